@@ -1,0 +1,136 @@
+"""Retrieval quality: Recall@1/3/5, MRR@10 and gap detection, per retriever, on each question set.
+
+    .venv/bin/python -m bench.evaluate                    # all sets, all retrievers
+    .venv/bin/python -m bench.evaluate --sets sample --retrievers hybrid,dense --sweep
+
+Indexes are built (incrementally) under bench/out/; the table goes to stdout and bench/out/eval.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from indexer.build import build
+from knowledge.answer import KnowledgeBase
+from knowledge.embedder import SentenceTransformerEmbedder
+from knowledge.index import LiveIndex
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"
+QUESTIONS = REPO / "bench" / "questions"
+CORPORA = REPO.parent / "shared" / "corpora"
+SETS = {
+    "sample": (REPO / "knowledge_base", QUESTIONS / "sample.jsonl"),
+    "gitlab": (CORPORA / "gitlab-handbook-sales" / "docs", QUESTIONS / "gitlab.jsonl"),
+    "sourcegraph": (CORPORA / "sourcegraph-handbook-sales" / "docs", QUESTIONS / "sourcegraph.jsonl"),
+}
+TOP = 10
+
+# A retriever answers a question with (confident?, ranked [(path, heading), ...], best score).
+Result = tuple[bool, list[tuple[str, str]], float]
+Retriever = Callable[[str], Result]
+
+
+def norm(heading: str) -> str:
+    return " ".join(heading.split()).strip().lower()
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def first_relevant(ranked: list[tuple[str, str]], relevant: list[dict]) -> int | None:
+    wanted = {(r["path"], norm(r["heading"])) for r in relevant}
+    return next((n for n, (path, heading) in enumerate(ranked, 1) if (path, norm(heading)) in wanted), None)
+
+
+@dataclass
+class Scores:
+    recall: dict[int, float]
+    mrr: float
+    gap_precision: float | None
+    gap_recall: float | None
+    answerable: int
+    unanswerable: int
+
+
+def score(questions: list[dict], results: list[Result]) -> Scores:
+    answerable = [(q, r) for q, r in zip(questions, results) if q["relevant"]]
+    ranks = [first_relevant(r[1], q["relevant"]) for q, r in answerable]
+    recall = {k: sum(1 for x in ranks if x and x <= k) / len(ranks) for k in (1, 3, 5)}
+    mrr = sum(1 / x for x in ranks if x and x <= TOP) / len(ranks)
+    flagged = [not r[0] for r in results]
+    truth = [not q["relevant"] for q in questions]
+    tp = sum(f and t for f, t in zip(flagged, truth))
+    precision = tp / sum(flagged) if sum(flagged) else None
+    gap_recall = tp / sum(truth) if sum(truth) else None
+    return Scores(recall, mrr, precision, gap_recall, len(answerable), len(questions) - len(answerable))
+
+
+def ours(kb: KnowledgeBase, mode: str) -> Retriever:
+    def retrieve(question: str) -> Result:
+        answer = kb.ask(question, k=TOP, mode=mode)
+        ranked = [(h.chunk.path, h.chunk.heading_path[-1]) for h in answer.hits]
+        best = max((h.score for h in answer.hits[:3]), default=0.0)
+        return answer.answered, ranked, best
+    return retrieve
+
+
+def sweep(questions: list[dict], results: list[Result]) -> list[tuple[float, float, float, float]]:
+    """(threshold, gap precision, gap recall, F1) for thresholds on the best top-3 score."""
+    rows = []
+    for t in [x / 100 for x in range(25, 71, 5)]:
+        flagged = [r[2] < t for r in results]
+        truth = [not q["relevant"] for q in questions]
+        tp = sum(f and g for f, g in zip(flagged, truth))
+        p = tp / sum(flagged) if sum(flagged) else 0.0
+        r = tp / sum(truth) if sum(truth) else 0.0
+        rows.append((t, p, r, 2 * p * r / (p + r) if p + r else 0.0))
+    return rows
+
+
+def fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--retrievers", default="dense,lexical,hybrid,langchain")
+    parser.add_argument("--sweep", action="store_true", help="Print the gap threshold sweep per retriever.")
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder()
+    lines = ["| set | retriever | R@1 | R@3 | R@5 | MRR@10 | gap P | gap R | questions (answerable/not) |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in args.sets.split(","):
+        source, qfile = SETS[name]
+        questions = load(qfile)
+        root = OUT / f"index-{name}"
+        build(source, root, embedder)
+        kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+        for retriever_name in args.retrievers.split(","):
+            if retriever_name == "langchain":
+                from bench.langchain_baseline import langchain_retriever
+                retrieve = langchain_retriever(source, OUT / f"langchain-{name}", TOP)
+            else:
+                retrieve = ours(kb, retriever_name)
+            results = [retrieve(q["question"]) for q in questions]
+            s = score(questions, results)
+            lines.append(
+                f"| {name} | {retriever_name} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} "
+                f"| {fmt(s.gap_precision)} | {fmt(s.gap_recall)} | {s.answerable}/{s.unanswerable} |"
+            )
+            print(lines[-1], flush=True)
+            if args.sweep:
+                for t, p, r, f1 in sweep(questions, results):
+                    print(f"    threshold {t:.2f}: gap P {p:.2f} R {r:.2f} F1 {f1:.2f}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "eval.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

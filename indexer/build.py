@@ -1,0 +1,274 @@
+"""Build an index from a folder of Markdown: parse, chunk, embed what changed, write, swap in atomically."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import faiss
+import numpy as np
+import sqlite_utils
+
+from indexer.chunking import MAX_CHARS, Chunk, chunk_document
+from indexer.markdown import Document, MarkdownError, read
+from knowledge.embedder import Embedder
+from knowledge.errors import IndexNotFound, KnowledgeError
+from knowledge.index import BUILDS, CURRENT, DB_FILE, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest
+
+APPROXIMATE_ABOVE = 50_000  # vectors; below this an exact flat index answers in milliseconds (bench/scale.py)
+KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
+EMBED_BATCH = 256
+
+Progress = Callable[[int, int], None]
+
+
+class NothingToIndex(KnowledgeError):
+    """No file in the source folder could be indexed."""
+
+
+@dataclass
+class Report:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    problems: list[MarkdownError] = field(default_factory=list)
+    build_dir: Path | None = None  # None when the index was already up to date
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.build_dir is None
+
+
+@dataclass(frozen=True)
+class _Previous:
+    doc_hashes: dict[str, str]
+    vectors: dict[str, np.ndarray]  # chunk content hash -> vector
+    manifest: dict
+
+
+def markdown_files(source: Path) -> list[Path]:
+    """Every *.md below `source`, skipping hidden folders (.git and the like)."""
+    return sorted(
+        p for p in source.rglob("*.md") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+    )
+
+
+def build(
+    source: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    progress: Progress | None = None,
+    max_chars: int = MAX_CHARS,
+    approximate_above: int = APPROXIMATE_ABOVE,
+    force: bool = False,
+) -> Report:
+    """Index `source` into `root`, reusing the vectors of unchanged chunks from the current build."""
+    source, root = Path(source), Path(root)
+    if not source.is_dir():
+        raise NothingToIndex(f"{source} is not a folder of Markdown files")
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        report = Report()
+        docs, hashes = _read_all(source, report)
+        previous = _previous(root, embedder.name)
+        _compare(hashes, previous.doc_hashes, report)
+        settings = {"model": embedder.name, "max_chars": max_chars}
+        same_settings = all(previous.manifest.get(k) == v for k, v in settings.items())
+        if same_settings and not (report.added or report.changed or report.removed) and not force:
+            report.chunks = previous.manifest.get("chunks", 0)
+            return report
+        chunks = [c for doc in docs for c in chunk_document(doc, max_chars)]
+        vectors = _vectors(chunks, embedder, previous.vectors, report, progress)
+        report.chunks = len(chunks)
+        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above)
+        return report
+
+
+def _read_all(source: Path, report: Report) -> tuple[list[Document], dict[str, str]]:
+    docs, hashes = [], {}
+    for file in markdown_files(source):
+        path = file.relative_to(source).as_posix()
+        try:
+            docs.append(read(file, path))
+        except MarkdownError as exc:
+            report.problems.append(exc)
+            continue
+        hashes[path] = hashlib.sha256(file.read_bytes()).hexdigest()
+    if not docs:
+        detail = f" ({len(report.problems)} files had problems)" if report.problems else ""
+        raise NothingToIndex(f"nothing could be indexed in {source}{detail}")
+    return docs, hashes
+
+
+def _compare(now: dict[str, str], before: dict[str, str], report: Report) -> None:
+    for path, digest in now.items():
+        if path not in before:
+            report.added.append(path)
+        elif before[path] != digest:
+            report.changed.append(path)
+        else:
+            report.unchanged += 1
+    report.removed = sorted(set(before) - set(now))
+
+
+def _previous(root: Path, model: str) -> _Previous:
+    """What the current build knows: document hashes and reusable vectors (none if the model differs)."""
+    try:
+        build_dir = current_build(root)
+        manifest = read_manifest(build_dir)
+    except (IndexNotFound, FileNotFoundError, json.JSONDecodeError):
+        return _Previous({}, {}, {})
+    db = sqlite3.connect(f"file:{build_dir / DB_FILE}?mode=ro", uri=True)
+    try:
+        doc_hashes = dict(db.execute("SELECT path, hash FROM documents"))
+        chunk_hashes = db.execute("SELECT id, hash FROM chunks ORDER BY id").fetchall()
+    finally:
+        db.close()
+    if manifest.get("model") != model or not chunk_hashes:
+        return _Previous(doc_hashes, {}, manifest)
+    index = faiss.read_index(str(build_dir / VECTORS_FILE))
+    matrix = index.reconstruct_n(0, index.ntotal)
+    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest)
+
+
+def _vectors(chunks: list[Chunk], embedder: Embedder, known: dict[str, np.ndarray], report: Report, progress: Progress | None) -> np.ndarray:
+    hashes = [c.content_hash(embedder.name) for c in chunks]
+    todo = {h: c.embed_text() for h, c in zip(hashes, chunks) if h not in known}
+    fresh = dict(known)
+    items = list(todo.items())
+    for start in range(0, len(items), EMBED_BATCH):
+        batch = items[start : start + EMBED_BATCH]
+        for (digest, _), vector in zip(batch, embedder.embed([text for _, text in batch])):
+            fresh[digest] = vector
+        if progress:
+            progress(min(start + EMBED_BATCH, len(items)), len(items))
+    report.embedded = len(todo)
+    report.reused = len(chunks) - sum(1 for h in hashes if h in todo)
+    if not chunks:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.vstack([fresh[h] for h in hashes]).astype(np.float32)
+
+
+def _faiss_index(vectors: np.ndarray, approximate_above: int) -> faiss.Index:
+    dim = vectors.shape[1]
+    if len(vectors) > approximate_above:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above) -> Path:
+    build_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+    builds = root / BUILDS
+    partial = builds / f"{build_id}.partial"
+    partial.mkdir(parents=True)
+    try:
+        _write_db(partial / DB_FILE, docs, hashes, chunks, embedder.name)
+        faiss_index = _faiss_index(vectors, approximate_above)
+        faiss.write_index(faiss_index, str(partial / VECTORS_FILE))
+        manifest = {
+            **settings,
+            "dim": int(embedder.dim),
+            "documents": len(docs),
+            "chunks": len(chunks),
+            "faiss": type(faiss_index).__name__,
+            "source": str(source.resolve()),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        final = builds / build_id
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _swap(root, final)
+    _prune(builds, keep=final)
+    return final
+
+
+def _write_db(path: Path, docs: list[Document], hashes: dict[str, str], chunks: list[Chunk], model: str) -> None:
+    db = sqlite_utils.Database(path)
+    db["documents"].insert_all(
+        (
+            {
+                "path": d.path,
+                "title": d.title,
+                "type": d.doc_type,
+                "owner": d.meta.get("owner"),
+                "last_reviewed": d.meta.get("last_reviewed"),
+                "url": d.meta.get("url"),
+                "competitor": d.meta.get("competitor"),
+                "aliases": json.dumps(d.meta.get("aliases", [])),
+                "hash": hashes[d.path],
+            }
+            for d in docs
+        ),
+        pk="path",
+    )
+    titles = {d.path: d.title for d in docs}
+    db["chunks"].insert_all(
+        (
+            {
+                "id": i,
+                "path": c.path,
+                "title": titles[c.path],
+                "heading_path": HEADING_SEP.join(c.heading_path[1:]),
+                "headings": json.dumps(c.heading_path),
+                "anchor": c.anchor,
+                "text": c.text,
+                "line": c.line,
+                "hash": c.content_hash(model),
+            }
+            for i, c in enumerate(chunks)
+        ),
+        pk="id",
+        foreign_keys=[("path", "documents", "path")],
+    )
+    db["chunks"].create_index(["path"])
+    db["chunks"].enable_fts(["title", "heading_path", "text"], tokenize="porter")
+    db.conn.commit()
+    db.conn.close()
+
+
+def _swap(root: Path, build_dir: Path) -> None:
+    """Point `root/current` at `build_dir` in one rename: readers see the old build or the new one."""
+    tmp = root / f".{CURRENT}-{build_dir.name}"
+    os.symlink(os.path.relpath(build_dir, root), tmp)
+    os.replace(tmp, root / CURRENT)
+
+
+def _prune(builds: Path, keep: Path) -> None:
+    done = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(".partial")), key=lambda p: p.name)
+    for old in done[:-KEEP_BUILDS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in builds.glob("*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a crashed build; we hold the lock
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One build at a time per index root; a second waits instead of interleaving."""
+    with open(root / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,189 @@
+"""Markdown to sections: front matter, the heading tree, and blocks that keep their source lines."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from knowledge.text import github_anchor
+
+_md = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+# kramdown/Jekyll markup that renders to nothing: `{:toc}`, `{:.no_toc}`, and the `- TOC` placeholder.
+_INVISIBLE_LINE = re.compile(r"^\s*(\{:[^}]*\}|[-*] TOC)\s*$")
+_HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
+_HTML_TAG = re.compile(r"<[^>]+>")
+_LIST_KINDS = ("bullet_list", "ordered_list")
+
+
+class MarkdownError(Exception):
+    """A file that cannot be indexed, with the line to look at."""
+
+    def __init__(self, path: str, line: int, reason: str):
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@dataclass
+class Block:
+    kind: str  # paragraph, bullet_list, table, fence, ...
+    text: str
+    line: int  # 1-based, in the file
+    items: list[str] = field(default_factory=list)  # a list's top-level items: where it may be split
+
+
+@dataclass
+class Section:
+    heading_path: tuple[str, ...]
+    anchor: str
+    line: int
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    path: str
+    meta: dict
+    title: str
+    sections: list[Section]
+
+    @property
+    def doc_type(self) -> str:
+        return str(self.meta.get("type") or "doc")
+
+
+def split_front_matter(text: str, path: str) -> tuple[dict, str, int]:
+    """(front matter, body, number of lines before the body). Raises MarkdownError if it is broken."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text, 0
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        raise MarkdownError(path, 1, "front matter opened with '---' is never closed")
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MarkdownError(path, line, f"broken front matter: {problem}") from None
+    if not isinstance(meta, dict):
+        raise MarkdownError(path, 2, "front matter must be a mapping of `key: value` lines")
+    return _clean_meta(meta, path, lines[:end]), "\n".join(lines[end + 1 :]), end + 1
+
+
+def _key_line(lines: list[str], key: str) -> int:
+    return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
+
+
+def _clean_meta(meta: dict, path: str, lines: list[str]) -> dict:
+    meta = {str(k): v for k, v in meta.items()}
+    aliases = meta.get("aliases") or []
+    meta["aliases"] = [str(a) for a in (aliases if isinstance(aliases, list) else [aliases])]
+    reviewed = meta.get("last_reviewed")
+    if isinstance(reviewed, str):
+        try:
+            reviewed = date.fromisoformat(reviewed.strip())
+        except ValueError:
+            raise MarkdownError(path, _key_line(lines, "last_reviewed"), f"last_reviewed {reviewed!r} is not a YYYY-MM-DD date") from None
+    meta["last_reviewed"] = reviewed.isoformat() if isinstance(reviewed, date) else None
+    return meta
+
+
+def _inline_text(token: Token) -> str:
+    parts = [c.content for c in token.children or [] if c.type in ("text", "code_inline")]
+    return _HEADING_ATTR.sub("", "".join(parts)).strip()
+
+
+def _block_text(lines: list[str], start: int, end: int) -> str:
+    return "\n".join(lines[start:end]).strip("\n")
+
+
+def _fallback_title(path: str) -> str:
+    p = Path(path)
+    stem = p.name.split(".")[0]
+    if stem == "index" and p.parent.name:
+        stem = p.parent.name
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or path
+
+
+def parse(text: str, path: str) -> Document:
+    """Parse one Markdown file's text into a Document of heading-scoped sections."""
+    meta, body, offset = split_front_matter(text, path)
+    lines = [("" if _INVISIBLE_LINE.match(l) else l) for l in body.split("\n")]
+    tokens = _md.parse("\n".join(lines))
+    first_h1 = next(
+        (_inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"),
+        None,
+    )
+    title = str(meta.get("title") or first_h1 or _fallback_title(path)).strip()
+    seen: dict[str, int] = {}
+    stack: list[tuple[int, str]] = []
+    sections = [Section((title,), "", offset + 1)]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "heading_open":
+            level, heading = int(tok.tag[1]), _inline_text(tokens[i + 1])
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading))
+            chain = tuple(h for _, h in stack)
+            if chain[0].lower() != title.lower():
+                chain = (title, *chain)
+            sections.append(Section(chain, github_anchor(heading, seen), offset + tok.map[0] + 1))
+            i += 3
+            continue
+        end = _block_end(tokens, i)
+        block = _block(tokens[i:end], lines, offset)
+        if block is not None:
+            sections[-1].blocks.append(block)
+        i = end
+    sections = [s for s in sections if s.blocks]
+    if not sections:
+        raise MarkdownError(path, offset + 1, "no content to index (empty, or headings without text)")
+    return Document(path, meta, title, sections)
+
+
+def _block_end(tokens: list[Token], i: int) -> int:
+    """Index just past the top-level block that starts at tokens[i]."""
+    if tokens[i].nesting != 1:
+        return i + 1
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j].nesting
+        if depth == 0:
+            return j + 1
+    return len(tokens)
+
+
+def _block(tokens: list[Token], lines: list[str], offset: int) -> Block | None:
+    head = tokens[0]
+    if head.map is None:
+        return None
+    kind = head.type.removesuffix("_open")
+    text = _block_text(lines, *head.map)
+    if kind == "html_block" and not _HTML_TAG.sub("", text).strip():
+        return None  # an iframe or figure wrapper: nothing a reader or the model can use
+    if not text.strip():
+        return None
+    items = []
+    if kind in _LIST_KINDS:
+        items = [_block_text(lines, *t.map) for t in tokens if t.type == "list_item_open" and t.level == head.level + 1]
+    return Block(kind, text, offset + head.map[0] + 1, items)
+
+
+def read(file: Path, path: str) -> Document:
+    """Read and parse one file; invalid UTF-8 is a MarkdownError at the line it occurs on."""
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise MarkdownError(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    return parse(text.removeprefix("\ufeff").replace("\r\n", "\n"), path)

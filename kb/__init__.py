@@ -1,0 +1,1 @@
+"""The `kb` command line: the edge where settings are read and errors become one clear line."""

@@ -1,0 +1,167 @@
+"""`kb`: index the knowledge base, ask it questions, show battlecards, serve the Slack bot."""
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from knowledge.config import Settings
+from knowledge.errors import KnowledgeError
+from knowledge.index import HEADING_SEP
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def _clear_errors(fn):
+    """Turn the core's named exceptions into one line and exit 1, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except KnowledgeError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory [env KB_INDEX_DIR; default index/].")
+model_option = click.option("--model", help="sentence-transformers model name or path [env KB_MODEL; default the bundled all-MiniLM-L6-v2].")
+
+
+@click.group()
+@click.version_option(package_name="kb-answer-bot")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Answers for sales reps from the enablement team's Markdown knowledge base."""
+    ctx.obj = Settings.from_env()
+
+
+@main.command("index")
+@click.option("--source", type=click.Path(path_type=Path), help="Folder of Markdown to index [env KB_SOURCE; default knowledge_base/].")
+@index_option
+@model_option
+@click.option("--force", is_flag=True, help="Rebuild even when no file changed.")
+@click.pass_context
+@_clear_errors
+def index_command(ctx, source, index_dir, model, force):
+    """Index the Markdown knowledge base (incremental: only changed sections are embedded)."""
+    from indexer.build import build
+    from knowledge.embedder import SentenceTransformerEmbedder
+
+    settings = _settings(ctx).with_overrides(source=source, index_dir=index_dir, model=model)
+    embedder = SentenceTransformerEmbedder(settings.model)
+    with click.progressbar(length=0, label="Embedding chunks", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = build(settings.source, settings.index_dir, embedder, progress=progress, force=force)
+    for problem in report.problems:
+        click.echo(f"{settings.source / problem.path}:{problem.line}: {problem.reason} (skipped)", err=True)
+    if report.up_to_date:
+        click.echo(f"Index at {settings.index_dir} is up to date ({report.unchanged} files, {report.chunks} chunks).")
+        return
+    click.echo(f"Indexed {settings.source} into {report.build_dir}")
+    click.echo(
+        f"  files:  {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.problems)} skipped"
+    )
+    click.echo(f"  chunks: {report.chunks} in all, {report.embedded} embedded, {report.reused} reused")
+
+
+def _knowledge_base(settings: Settings):
+    from knowledge.answer import KnowledgeBase
+    from knowledge.embedder import SentenceTransformerEmbedder
+    from knowledge.index import LiveIndex
+
+    index = LiveIndex(settings.index_dir)  # fails fast, before the model loads, if there is no index
+    embedder = SentenceTransformerEmbedder(settings.model)
+    index.model_name = embedder.name
+    index.get().check_model(embedder.name)
+    return KnowledgeBase(index, embedder, base_url=settings.base_url)
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line when reading stdin).")
+@click.option("-k", "--top", default=3, show_default=True, help="How many sections to return.")
+@index_option
+@model_option
+@click.option("--base-url", help="Where documents live for people, for links [env KB_BASE_URL].")
+@click.pass_context
+@_clear_errors
+def ask_command(ctx, question, as_json, top, index_dir, model, base_url):
+    """Answer QUESTION from the index; with QUESTION '-', answer one question per stdin line."""
+    settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, base_url=base_url)
+    kb = _knowledge_base(settings)
+    questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else [question]
+    for q in questions:
+        if question == "-" and not q.strip():
+            continue
+        answer = kb.ask(q, k=top)
+        if as_json:
+            click.echo(json.dumps(kb.answer_dict(answer), ensure_ascii=False))
+            sys.stdout.flush()
+        else:
+            _print_answer(kb, answer)
+
+
+def _print_answer(kb, answer) -> None:
+    verdict = (
+        click.style("Answered", fg="green")
+        if answer.answered
+        else click.style("No confident answer: this would be logged as a content gap", fg="yellow")
+    )
+    click.echo(f"Q: {answer.query}\n{verdict}\n")
+    for n, hit in enumerate(answer.hits, 1):
+        d = kb.hit_dict(hit)
+        click.echo(click.style(f"{n}. {d['title']}", bold=True) + f"  ({d['heading_path'] or 'top'})  score {d['score']:.2f}")
+        for line in d["snippet"].splitlines():
+            click.echo(f"   {line}")
+        click.echo(click.style(f"   {d['url']}", fg="blue") + "\n")
+
+
+@main.command("battlecard")
+@click.argument("competitor", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@index_option
+@click.option("--base-url", help="Where documents live for people, for links [env KB_BASE_URL].")
+@click.pass_context
+@_clear_errors
+def battlecard_command(ctx, competitor, as_json, index_dir, base_url):
+    """Show one competitor's battlecard (aliases and small typos are fine); none: list them."""
+    from knowledge.answer import KnowledgeBase
+    from knowledge.index import LiveIndex
+
+    settings = _settings(ctx).with_overrides(index_dir=index_dir, base_url=base_url)
+    kb = KnowledgeBase(LiveIndex(settings.index_dir), embedder=None, base_url=settings.base_url)
+    card = kb.battlecard(competitor)
+    names = [c.competitor or c.title for c in kb.competitors()]
+    if as_json:
+        body = {"query": competitor, "found": card is not None, "competitors": names}
+        if card:
+            body["competitor"] = card.document.competitor
+            body["title"] = card.document.title
+            body["path"] = card.document.path
+            body["sections"] = [
+                {"heading_path": HEADING_SEP.join(s.heading_path), "anchor": s.anchor, "text": s.text, "url": kb.link(s)}
+                for s in card.sections
+            ]
+        click.echo(json.dumps(body, ensure_ascii=False))
+        return
+    if card is None:
+        what = f"No battlecard matches {competitor!r}." if competitor.strip() else "Which competitor?"
+        click.echo(f"{what} Battlecards: {', '.join(names) or 'none yet'}")
+        return
+    doc = card.document
+    click.echo(click.style(doc.title, bold=True) + f"  (owner {doc.owner or 'unknown'}, last reviewed {doc.last_reviewed or 'never'})\n")
+    for section in card.sections:
+        click.echo(click.style(HEADING_SEP.join(section.heading_path[1:]) or doc.title, bold=True, fg="cyan"))
+        click.echo(section.text)
+        click.echo(click.style(kb.link(section), fg="blue") + "\n")

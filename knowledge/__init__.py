@@ -1,0 +1,1 @@
+"""The core: search, answers and battlecards over a built index. No Slack in here."""

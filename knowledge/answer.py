@@ -1,0 +1,100 @@
+"""Answers: a question in, the best sections out, with links and a confident/gap verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge import battlecards
+from knowledge.embedder import Embedder
+from knowledge.index import HEADING_SEP, Chunk, Document, LiveIndex
+from knowledge.search import Hit, Mode, search
+from knowledge.text import trim
+
+# A question is answered when the dense and lexical retrievers agree (one section in the top
+# AGREE of both), or when the meaning match alone is strong. Tuned on bench/questions/sample.jsonl
+# (bench/RESULTS.md): either signal alone flags far more answerable questions as gaps.
+AGREE = 3
+AGREE_FLOOR = 0.35  # agreement on a section that barely relates to the question is a coincidence of words
+CONFIDENCE = 0.55
+SNIPPET_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: str
+    answered: bool
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class Battlecard:
+    document: Document
+    sections: list[Chunk]
+
+
+class KnowledgeBase:
+    """What the CLI and the bot ask: questions, battlecards, competitors, links."""
+
+    def __init__(
+        self,
+        index: LiveIndex,
+        embedder: Embedder,
+        base_url: str | None = None,
+        confidence: float = CONFIDENCE,
+    ):
+        self.index = index
+        self.embedder = embedder
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.confidence = confidence
+
+    def ask(self, question: str, k: int = 3, mode: Mode = "hybrid") -> Answer:
+        """The `k` best sections for `question`, and whether the best is good enough to call answered."""
+        question = " ".join(question.split())
+        if not question:
+            return Answer(question, False, [])
+        index = self.index.get()
+        named = battlecards.mentioned(question, index.documents("battlecard"))
+        vector = self.embedder.embed([question])[0]
+        hits = search(index, vector, question, k=k, mode=mode, boost=frozenset(c.path for c in named))
+        return Answer(question, self.confident(hits), hits)
+
+    def confident(self, hits: list[Hit]) -> bool:
+        agree = any(
+            h.dense_rank and h.lexical_rank and max(h.dense_rank, h.lexical_rank) <= AGREE and h.score >= AGREE_FLOOR
+            for h in hits
+        )
+        return agree or any(h.score >= self.confidence for h in hits)
+
+    def competitors(self) -> list[Document]:
+        return self.index.get().documents("battlecard")
+
+    def battlecard(self, name: str) -> Battlecard | None:
+        """The battlecard `name` points at (aliases, case and small typos forgiven), or None."""
+        index = self.index.get()
+        card = battlecards.match(name, index.documents("battlecard"))
+        return Battlecard(card, index.document_chunks(card.path)) if card else None
+
+    def link(self, chunk: Chunk) -> str:
+        """Where a person reads this section: front-matter url, else base URL + path, plus the anchor."""
+        if chunk.doc_url:
+            base = chunk.doc_url
+        elif self.base_url:
+            base = f"{self.base_url}/{chunk.path}"
+        else:
+            base = chunk.path
+        return f"{base}#{chunk.anchor}" if chunk.anchor else base
+
+    def hit_dict(self, hit: Hit) -> dict:
+        """The JSON shape of one hit, as `kb ask --json` prints it."""
+        c = hit.chunk
+        return {
+            "path": c.path,
+            "anchor": c.anchor,
+            "title": c.title,
+            "heading_path": HEADING_SEP.join(c.heading_path),
+            "snippet": trim(c.text, SNIPPET_CHARS),
+            "url": self.link(c),
+            "score": round(hit.score, 4),
+        }
+
+    def answer_dict(self, answer: Answer) -> dict:
+        return {"query": answer.query, "answered": answer.answered, "hits": [self.hit_dict(h) for h in answer.hits]}

@@ -1,0 +1,54 @@
+"""Settings, read once from the environment at the entry point and passed down explicitly."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from knowledge.embedder import BUNDLED_MODEL
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path = Path("knowledge_base")
+    index_dir: Path = Path("index")
+    state_db: Path = Path("state.db")
+    base_url: str | None = None
+    model: str = BUNDLED_MODEL
+    coordinators: tuple[str, ...] = ()
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Build settings from KB_* / SLACK_* / PORT variables; unset ones keep their defaults."""
+        env = {k: v for k, v in environ.items() if v != ""}
+        values: dict = {}
+        paths = {"KB_SOURCE": "source", "KB_INDEX_DIR": "index_dir", "KB_STATE_DB": "state_db"}
+        for var, name in paths.items():
+            if var in env:
+                values[name] = Path(env[var])
+        plain = {
+            "KB_BASE_URL": "base_url",
+            "KB_MODEL": "model",
+            "SLACK_BOT_TOKEN": "slack_bot_token",
+            "SLACK_SIGNING_SECRET": "slack_signing_secret",
+            "SLACK_APP_TOKEN": "slack_app_token",
+            "SLACK_API_URL": "slack_api_url",
+        }
+        for var, name in plain.items():
+            if var in env:
+                values[name] = env[var]
+        if "KB_COORDINATORS" in env:
+            values["coordinators"] = tuple(u.strip() for u in env["KB_COORDINATORS"].split(",") if u.strip())
+        if "PORT" in env:
+            values["port"] = int(env["PORT"])
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """A copy with the given fields replaced; None means 'keep what the environment said'."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,195 @@
+"""Reading a built index: a directory with index.db (SQLite + FTS5), vectors.faiss and manifest.json.
+
+An index root holds `builds/<id>/` directories and a `current` symlink that the indexer swaps
+atomically; readers resolve `current`, so a half-written build is never seen.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge.errors import IndexModelMismatch, IndexNotFound
+from knowledge.text import words
+
+CURRENT = "current"
+BUILDS = "builds"
+DB_FILE = "index.db"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+HEADING_SEP = " › "
+
+# Words too common to help BM25 find a section; dropping them keeps OR-queries precise.
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its me my of on or our "
+    "should so that the their them they this to us vs was we what when where which who why will with "
+    "you your any there get got about".split()
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: int
+    path: str
+    title: str
+    doc_type: str
+    heading_path: tuple[str, ...]
+    anchor: str
+    text: str
+    doc_url: str | None
+    owner: str | None
+    last_reviewed: str | None
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    title: str
+    doc_type: str
+    owner: str | None
+    last_reviewed: date | None
+    url: str | None
+    competitor: str | None
+    aliases: tuple[str, ...]
+
+
+def current_build(root: Path) -> Path:
+    """The build directory `root/current` points to; IndexNotFound if there is none."""
+    link = Path(root) / CURRENT
+    try:
+        return (Path(root) / os.readlink(link)).resolve()
+    except (FileNotFoundError, OSError):
+        raise IndexNotFound(f"no index at {root} (build one with `kb index`)") from None
+
+
+def read_manifest(build_dir: Path) -> dict:
+    return json.loads((Path(build_dir) / MANIFEST_FILE).read_text())
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 OR-query of the meaningful words in `text`, each quoted so no word is read as syntax."""
+    terms = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 1]
+    return " OR ".join(f'"{t}"' for t in terms) or None
+
+
+class Index:
+    """One immutable build, opened read-only. Safe to share between threads."""
+
+    def __init__(self, build_dir: Path):
+        self.dir = Path(build_dir)
+        self.manifest = read_manifest(self.dir)
+        uri = f"file:{self.dir / DB_FILE}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._vectors = faiss.read_index(str(self.dir / VECTORS_FILE))
+        self.model = self.manifest["model"]
+        self.size = self._vectors.ntotal
+
+    @classmethod
+    def open(cls, root: Path) -> "Index":
+        """Open the build that `root/current` points to."""
+        return cls(current_build(root))
+
+    def check_model(self, model_name: str) -> None:
+        if model_name != self.model:
+            raise IndexModelMismatch(
+                f"index at {self.dir} was built with model {self.model!r}, but {model_name!r} is loaded; "
+                "re-run `kb index` with this model"
+            )
+
+    def _rows(self, sql: str, params=()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Chunk ids and cosine similarities of the `k` nearest chunks."""
+        k = min(k, self.size)
+        if k == 0:
+            return []
+        scores, ids = self._vectors.search(query_vector.reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Chunk ids and BM25 scores (higher is better) of the best `k` full-text matches."""
+        match = fts_query(query)
+        if match is None:
+            return []
+        rows = self._rows(
+            "SELECT rowid, -bm25(chunks_fts, 4.0, 2.0, 1.0) FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 4.0, 2.0, 1.0) LIMIT ?",
+            (match, k),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""
+        if not ids:
+            return {}
+        vectors = np.vstack([self._vectors.reconstruct(int(i)) for i in ids])
+        return dict(zip(ids, (vectors @ query_vector.reshape(-1)).tolist()))
+
+    def chunks(self, ids: list[int]) -> dict[int, Chunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._rows(
+            "SELECT c.id, c.path, d.title, d.type, c.headings, c.anchor, c.text, d.url, d.owner, d.last_reviewed "
+            f"FROM chunks c JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
+            ids,
+        )
+        return {
+            r[0]: Chunk(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        }
+
+    def document_chunks(self, path: str) -> list[Chunk]:
+        """All chunks of one document, in reading order."""
+        ids = [r[0] for r in self._rows("SELECT id FROM chunks WHERE path = ? ORDER BY id", (path,))]
+        found = self.chunks(ids)
+        return [found[i] for i in ids]
+
+    def documents(self, doc_type: str | None = None) -> list[Document]:
+        sql = "SELECT path, title, type, owner, last_reviewed, url, competitor, aliases FROM documents"
+        rows = self._rows(sql + (" WHERE type = ?" if doc_type else "") + " ORDER BY path", (doc_type,) if doc_type else ())
+        return [
+            Document(
+                r[0], r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], r[6],
+                tuple(json.loads(r[7] or "[]")),
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class LiveIndex:
+    """Follows `root/current`: when the indexer swaps in a new build, the next call opens it."""
+
+    def __init__(self, root: Path, model_name: str | None = None):
+        self.root = Path(root)
+        self.model_name = model_name
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self.get()
+
+    def get(self) -> Index:
+        """The current build, reopened if the indexer swapped a new one in since the last call."""
+        target = current_build(self.root)
+        index = self._index
+        if index is not None and index.dir == target:
+            return index
+        with self._lock:
+            if self._index is None or self._index.dir != target:
+                fresh = Index(target)
+                if self.model_name:
+                    fresh.check_model(self.model_name)
+                self._index = fresh  # the old one stays usable for calls already holding it
+            return self._index

@@ -1,0 +1,165 @@
+"""Building real indexes (SQLite, FTS5, FAISS, the real model): incremental, atomic, forgiving."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from indexer.build import NothingToIndex, build
+from knowledge.answer import KnowledgeBase
+from knowledge.errors import IndexModelMismatch, IndexNotFound
+from knowledge.index import LiveIndex, current_build
+from tests.conftest import CountingEmbedder, write
+
+PRICING = """---
+title: Pricing playbook
+type: playbook
+owner: Dana (Deal Desk)
+last_reviewed: 2026-10-01
+---
+# Pricing playbook
+
+## Discount bands
+
+Reps may give up to 10% on their own. 10-20% needs a manager; above 20% goes to the deal desk.
+
+## Multi-year deals
+
+A three-year prepaid deal earns an extra 5% off the list price.
+"""
+
+SECURITY = """---
+title: Security review
+type: playbook
+---
+# Security review
+
+## SOC 2 report
+
+Share the SOC 2 Type II report only after the prospect signs our mutual NDA.
+
+## Pen test
+
+The annual penetration test summary comes from the trust portal.
+"""
+
+
+@pytest.fixture
+def source(tmp_path):
+    folder = tmp_path / "kb"
+    write(folder, "playbooks/pricing.md", PRICING)
+    write(folder, "playbooks/security.md", SECURITY)
+    return folder
+
+
+def chunk_rows(root):
+    db = sqlite3.connect(current_build(root) / "index.db")
+    return db.execute("SELECT path, heading_path FROM chunks ORDER BY id").fetchall()
+
+
+def test_first_build_embeds_every_chunk_and_writes_all_stores(source, tmp_path, counting):
+    root = tmp_path / "index"
+    report = build(source, root, counting)
+    assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"]
+    assert (report.chunks, report.embedded, report.reused) == (4, 4, 0)
+    assert len(counting.texts) == 4
+    assert chunk_rows(root) == [
+        ("playbooks/pricing.md", "Discount bands"),
+        ("playbooks/pricing.md", "Multi-year deals"),
+        ("playbooks/security.md", "SOC 2 report"),
+        ("playbooks/security.md", "Pen test"),
+    ]
+    kb = KnowledgeBase(LiveIndex(root, counting.name), counting)
+    assert kb.ask("who approves a 15% discount").hits[0].chunk.heading_path[-1] == "Discount bands"
+
+
+def test_editing_one_section_re_embeds_only_that_section(source, tmp_path, counting):
+    root = tmp_path / "index"
+    build(source, root, counting)
+    counting.texts.clear()
+    edited = PRICING.replace("an extra 5% off", "an extra 7% off")
+    write(source, "playbooks/pricing.md", edited)
+    report = build(source, root, counting)
+    assert report.changed == ["playbooks/pricing.md"] and report.unchanged == 1
+    assert (report.embedded, report.reused) == (1, 3)
+    assert len(counting.texts) == 1 and "7% off" in counting.texts[0]
+
+
+def test_nothing_changed_means_no_new_build(source, tmp_path, counting):
+    root = tmp_path / "index"
+    first = build(source, root, counting).build_dir
+    again = build(source, root, counting)
+    assert again.up_to_date and current_build(root) == first
+
+
+def test_deleting_a_file_removes_its_chunks(source, tmp_path, counting):
+    root = tmp_path / "index"
+    build(source, root, counting)
+    (source / "playbooks/security.md").unlink()
+    report = build(source, root, counting)
+    assert report.removed == ["playbooks/security.md"]
+    assert {path for path, _ in chunk_rows(root)} == {"playbooks/pricing.md"}
+    kb = KnowledgeBase(LiveIndex(root, counting.name), counting)
+    assert all(h.chunk.path == "playbooks/pricing.md" for h in kb.ask("SOC 2 report NDA").hits)
+
+
+def test_a_failed_build_leaves_the_previous_index_answering(source, tmp_path, embedder):
+    root = tmp_path / "index"
+    build(source, root, embedder)
+    live = LiveIndex(root, embedder.name)
+    before = current_build(root)
+    write(source, "playbooks/new.md", "# Renewals\n\n## Uplift\n\nRenewals carry a 5% uplift.\n")
+    failing = CountingEmbedder(embedder, fail_after=0)
+    with pytest.raises(RuntimeError, match="injected"):
+        build(source, root, failing)
+    assert current_build(root) == before
+    assert not list((root / "builds").glob("*.partial"))
+    kb = KnowledgeBase(live, embedder)
+    assert kb.ask("when can I send the soc2 report").hits[0].chunk.heading_path[-1] == "SOC 2 report"
+
+
+def test_a_running_reader_picks_up_a_new_build(source, tmp_path, embedder):
+    root = tmp_path / "index"
+    build(source, root, embedder)
+    kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+    assert not any("Uplift" in h.chunk.heading_path for h in kb.ask("renewal price uplift").hits)
+    write(source, "playbooks/renewals.md", "# Renewals\n\n## Uplift\n\nRenewals carry a 5% price uplift.\n")
+    build(source, root, embedder)
+    assert kb.ask("renewal price uplift").hits[0].chunk.heading_path[-1] == "Uplift"
+
+
+def test_broken_files_are_reported_and_the_rest_indexes(source, tmp_path, counting):
+    write(source, "broken/front-matter.md", "---\ntitle: [oops\n---\n# X\n\nText\n")
+    (source / "broken/latin1.md").write_bytes("# Caf\xe9\n".encode("latin-1"))
+    write(source, "broken/empty.md", "")
+    report = build(source, tmp_path / "index", counting)
+    problems = sorted(str(p) for p in report.problems)
+    assert problems == [
+        "broken/empty.md:1: no content to index (empty, or headings without text)",
+        "broken/front-matter.md:2: broken front matter: expected ',' or ']', but got '<stream end>'",
+        "broken/latin1.md:1: not valid UTF-8 (byte 0xe9)",
+    ]
+    assert report.chunks == 4
+
+
+def test_nothing_indexable_is_an_error(tmp_path, counting):
+    write(tmp_path / "kb", "empty.md", "   \n")
+    with pytest.raises(NothingToIndex, match="1 files had problems"):
+        build(tmp_path / "kb", tmp_path / "index", counting)
+    with pytest.raises(IndexNotFound):
+        LiveIndex(tmp_path / "index")
+
+
+def test_an_index_built_with_another_model_is_refused(source, tmp_path, embedder):
+    root = tmp_path / "index"
+    build(source, root, embedder)
+    with pytest.raises(IndexModelMismatch, match="re-run `kb index`"):
+        LiveIndex(root, "some-other-model")
+
+
+def test_old_builds_are_pruned(source, tmp_path, embedder):
+    root = tmp_path / "index"
+    for n in range(4):
+        write(source, "playbooks/extra.md", f"# Extra\n\nRevision {n} of the extra page.\n")
+        build(source, root, embedder)
+    assert len(list((root / "builds").iterdir())) == 2
