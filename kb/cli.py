@@ -30,6 +30,23 @@ def _clear_errors(fn):
     return wrapper
 
 
+class _Progress:
+    """A progress bar on stderr that appears only once there is work to show."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory [env KB_INDEX_DIR; default index/].")
 model_option = click.option("--model", help="sentence-transformers model name or path [env KB_MODEL; default the bundled all-MiniLM-L6-v2].")
 
@@ -56,12 +73,11 @@ def index_command(ctx, source, index_dir, model, force):
 
     settings = _settings(ctx).with_overrides(source=source, index_dir=index_dir, model=model)
     embedder = SentenceTransformerEmbedder(settings.model)
-    with click.progressbar(length=0, label="Embedding chunks", file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    progress = _Progress("Embedding chunks")
+    try:
         report = build(settings.source, settings.index_dir, embedder, progress=progress, force=force)
+    finally:
+        progress.close()
     for problem in report.problems:
         click.echo(f"{settings.source / problem.path}:{problem.line}: {problem.reason} (skipped)", err=True)
     if report.up_to_date:
@@ -165,3 +181,40 @@ def battlecard_command(ctx, competitor, as_json, index_dir, base_url):
         click.echo(click.style(HEADING_SEP.join(section.heading_path[1:]) or doc.title, bold=True, fg="cyan"))
         click.echo(section.text)
         click.echo(click.style(kb.link(section), fg="blue") + "\n")
+
+
+@main.command("serve")
+@click.option("--http", "http_mode", is_flag=True, help="Serve Slack's HTTP requests at /slack/events (else Socket Mode).")
+@click.option("--port", type=int, help="HTTP port [env PORT; default 3000].")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+@index_option
+@model_option
+@click.option("--state-db", type=click.Path(path_type=Path), help="The state DB [env KB_STATE_DB; default state.db].")
+@click.pass_context
+@_clear_errors
+def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
+    """Start the Slack bot: Socket Mode with SLACK_APP_TOKEN, or HTTP with --http (or PORT)."""
+    import logging
+
+    from bot.app import create_app
+    from bot.server import SlackConfigError, check_credentials, http_server, run_socket_mode
+    from knowledge.state import StateDB
+
+    settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, state_db=state_db, port=port)
+    socket_mode = not http_mode and bool(settings.slack_app_token)
+    if not http_mode and not socket_mode and settings.port is None:
+        raise click.ClickException("set SLACK_APP_TOKEN to run in Socket Mode, or pass --http (or set PORT) to serve HTTP")
+    try:
+        check_credentials(settings, socket_mode)
+    except SlackConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kb = _knowledge_base(settings)
+    app = create_app(settings, kb, StateDB(settings.state_db))
+    if socket_mode:
+        click.echo("Answer bot running in Socket Mode", err=True)
+        run_socket_mode(app, settings.slack_app_token)
+        return
+    server = http_server(app, host, settings.port or 3000)
+    click.echo(f"Answer bot listening on http://{host}:{server.effective_port}/slack/events", err=True)
+    server.run()

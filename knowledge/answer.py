@@ -73,6 +73,12 @@ class KnowledgeBase:
         card = battlecards.match(name, index.documents("battlecard"))
         return Battlecard(card, index.document_chunks(card.path)) if card else None
 
+    def battlecard_at(self, path: str) -> Battlecard | None:
+        """The battlecard stored at `path` (as a button remembers it), or None if it is gone."""
+        index = self.index.get()
+        card = next((d for d in index.documents("battlecard") if d.path == path), None)
+        return Battlecard(card, index.document_chunks(path)) if card else None
+
     def link(self, chunk: Chunk) -> str:
         """Where a person reads this section: front-matter url, else base URL + path, plus the anchor."""
         if chunk.doc_url:

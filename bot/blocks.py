@@ -1,0 +1,123 @@
+"""Pure Block Kit builders: answers, battlecards, competitor lists. Tested as dicts, no Slack needed."""
+from __future__ import annotations
+
+from knowledge.answer import Answer, Battlecard, KnowledgeBase
+from knowledge.index import HEADING_SEP, Chunk, Document
+from bot.mrkdwn import SECTION_LIMIT, escape, from_markdown, link
+from knowledge.text import trim
+
+MAX_BLOCKS = 50
+SNIPPET_CHARS = 700
+QUESTION_ECHO_CHARS = 300
+KEY_SECTIONS = ("why we win", "landmines", "objection", "talk track")  # what a rep needs mid-deal
+GAP_TEXT = (
+    "I couldn't find a confident answer to that in the knowledge base. Here are the closest matches; "
+    "I've passed your question to the enablement team so they can fill the gap."
+)
+APOLOGY = (
+    "Sorry, something went wrong while I looked that up. Your question is saved and the enablement "
+    "team can see it; please try again in a minute."
+)
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    b = {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}, "action_id": action_id, "value": value[:2000]}
+    return {**b, "style": style} if style else b
+
+
+def actions(*elements: dict, block_id: str | None = None) -> dict:
+    block = {"type": "actions", "elements": list(elements)}
+    return {**block, "block_id": block_id} if block_id else block
+
+
+def _reviewed(chunk: Chunk) -> str:
+    who = escape(chunk.owner) if chunk.owner else "no owner"
+    return f"Owner: {who} · Last reviewed: {chunk.last_reviewed or 'never'}"
+
+
+def hit_blocks(kb: KnowledgeBase, chunk: Chunk, snippet_chars: int = SNIPPET_CHARS) -> list[dict]:
+    """One snippet: linked title and heading path, the text, and who owns it."""
+    where = HEADING_SEP.join(chunk.heading_path[1:])
+    title = link(kb.link(chunk), chunk.title)
+    heading = f"*{title}*" + (f"\n_{escape(where)}_" if where else "")
+    body = from_markdown(chunk.text, snippet_chars)
+    return [section(f"{heading}\n{body}"), context(_reviewed(chunk))]
+
+
+def feedback_row(question_id: int, shareable: bool) -> dict:
+    row = [
+        button("👍 Helpful", "feedback_helpful", str(question_id)),
+        button("👎 Not helpful", "feedback_not_helpful", str(question_id)),
+    ]
+    if shareable:
+        row.append(button("Share in channel", "share_answer", str(question_id), style="primary"))
+    return actions(*row, block_id="answer_actions")
+
+
+def answer_blocks(
+    kb: KnowledgeBase, answer: Answer, question_id: int, *, shareable: bool = False,
+    feedback: str | None = None, shared_by: str | None = None,
+) -> list[dict]:
+    """The reply to a question: the 1-3 best snippets, or a plain 'no confident answer' with the closest."""
+    asked = escape(trim(answer.query, QUESTION_ECHO_CHARS))
+    blocks = [context(f"<@{shared_by}> shared an answer to: _{asked}_" if shared_by else f"You asked: _{asked}_")]
+    if not answer.hits:
+        blocks.append(section("I couldn't find anything on that in the knowledge base. I've passed your question to the enablement team."))
+    elif not answer.answered:
+        blocks.append(section(GAP_TEXT))
+    for hit in answer.hits[:3]:
+        blocks.append({"type": "divider"})
+        blocks.extend(hit_blocks(kb, hit.chunk))
+    if feedback:
+        thanks = "Thanks! Glad it helped." if feedback == "helpful" else "Thanks: the enablement team will look at this one."
+        blocks.append(context(f"{'👍' if feedback == 'helpful' else '👎'} {thanks}"))
+    else:
+        blocks.append(feedback_row(question_id, shareable and shared_by is None))
+    return blocks[:MAX_BLOCKS]
+
+
+def answer_text(answer: Answer) -> str:
+    """The notification/fallback text of an answer message."""
+    return f"Answer to: {escape(trim(answer.query, 150))}"
+
+
+def battlecard_blocks(kb: KnowledgeBase, card: Battlecard, *, shareable: bool = True, shared_by: str | None = None) -> list[dict]:
+    """A battlecard's key sections (why we win, landmines, objections, talk track), linked."""
+    doc = card.document
+    key = [s for s in card.sections if len(s.heading_path) > 1 and s.heading_path[1].lower().startswith(KEY_SECTIONS)]
+    shown = key or card.sections
+    first = card.sections[0]
+    header = {"type": "header", "text": {"type": "plain_text", "text": trim(doc.title, 150), "emoji": True}}
+    blocks = [header, context(_reviewed(first) + (f" · shared by <@{shared_by}>" if shared_by else ""))]
+    room = MAX_BLOCKS - len(blocks) - 2
+    for chunk in shown[: room // 2]:
+        blocks.extend(hit_blocks(kb, chunk, snippet_chars=500)[:1])
+    full = link(kb.link(first).split("#")[0], "Open the full battlecard")
+    tail = [context(full)]
+    if shareable:
+        tail.append(actions(button("Share in channel", "share_battlecard", doc.path, style="primary")))
+    return (blocks + tail)[:MAX_BLOCKS]
+
+
+def competitor_blocks(cards: list[Document], asked: str = "") -> list[dict]:
+    """No argument or no match: the competitors there are, each one click away."""
+    if asked.strip():
+        intro = f"I couldn't find a battlecard for _{escape(trim(asked, 100))}_. These are the ones we have:"
+    else:
+        intro = "Which competitor? Pick one, or type `/battlecard acme`:"
+    if not cards:
+        return [section("There are no battlecards in the knowledge base yet.")]
+    blocks = [section(intro)]
+    names = [(c.competitor or c.title, c.path) for c in cards]
+    for start in range(0, min(len(names), 25 * (MAX_BLOCKS - 1)), 25):  # 25 buttons an actions block
+        row = [button(trim(n, 75), f"battlecard_pick_{start + i}", path) for i, (n, path) in enumerate(names[start : start + 25])]
+        blocks.append(actions(*row))
+    return blocks[:MAX_BLOCKS]

@@ -1,0 +1,50 @@
+"""/battlecard: one competitor's key sections; no argument or no match: the list, one click away."""
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import App
+
+from bot.app import Deps
+from bot.blocks import APOLOGY, battlecard_blocks, competitor_blocks
+
+log = logging.getLogger("bot.battlecards")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/battlecard")
+    def on_battlecard(ack, command):
+        asked = " ".join((command.get("text") or "").split())[:200]
+        try:
+            card = deps.kb.battlecard(asked) if asked else None
+            if card:
+                ack(response_type="ephemeral", text=card.document.title, blocks=battlecard_blocks(deps.kb, card))
+                return
+            if asked:  # a competitor we have no card for is a content gap
+                qid = deps.state.record_question(f"battlecard: {asked}", "battlecard", command.get("user_id"), command.get("channel_id"))
+                deps.state.record_outcome(qid, "gap")
+            ack(response_type="ephemeral", text="Battlecards", blocks=competitor_blocks(deps.kb.competitors(), asked))
+        except Exception:
+            log.exception("/battlecard failed")
+            ack(response_type="ephemeral", text=APOLOGY)
+
+    @app.action(re.compile(r"^battlecard_pick_\d+$"))
+    def on_pick(ack, action, respond):
+        ack()
+        card = deps.kb.battlecard_at(action["value"])
+        if card is None:
+            respond(replace_original=True, text="That battlecard is no longer in the knowledge base.", blocks=competitor_blocks(deps.kb.competitors()))
+            return
+        respond(replace_original=True, text=card.document.title, blocks=battlecard_blocks(deps.kb, card))
+
+    @app.action("share_battlecard")
+    def on_share(ack, action, body, respond):
+        ack()
+        card = deps.kb.battlecard_at(action["value"])
+        if card is None:
+            respond(replace_original=False, text="That battlecard is no longer in the knowledge base.")
+            return
+        blocks = battlecard_blocks(deps.kb, card, shareable=False, shared_by=body["user"]["id"])
+        respond(response_type="in_channel", replace_original=False, text=card.document.title, blocks=blocks)
+        respond(delete_original=True)

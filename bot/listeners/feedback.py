@@ -1,0 +1,47 @@
+"""👍 / 👎 on an answer, and "Share in channel" for a private /ask answer."""
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.app import Deps
+from bot.blocks import answer_blocks, answer_text
+
+log = logging.getLogger("bot.feedback")
+GONE = "I no longer have that question; please ask it again."
+
+
+def register(app: App, deps: Deps) -> None:
+    def rerender(question_id: int, **kwargs):
+        stored = deps.state.question(question_id)
+        if stored is None or not stored.question:
+            return None
+        answer = deps.kb.ask(stored.question)
+        return answer, answer_blocks(deps.kb, answer, question_id, **kwargs)
+
+    def on_feedback(ack, action, respond, helpful: bool):
+        ack()
+        qid = int(action["value"])
+        deps.state.record_feedback(qid, helpful)
+        shown = rerender(qid, feedback="helpful" if helpful else "not_helpful")
+        if shown:
+            respond(replace_original=True, text=answer_text(shown[0]), blocks=shown[1])
+
+    @app.action("feedback_helpful")
+    def helpful(ack, action, respond):
+        on_feedback(ack, action, respond, helpful=True)
+
+    @app.action("feedback_not_helpful")
+    def not_helpful(ack, action, respond):
+        on_feedback(ack, action, respond, helpful=False)
+
+    @app.action("share_answer")
+    def share(ack, action, body, respond):
+        ack()
+        shown = rerender(int(action["value"]), shared_by=body["user"]["id"])
+        if shown is None:
+            respond(replace_original=False, text=GONE)
+            return
+        respond(response_type="in_channel", replace_original=False, text=answer_text(shown[0]), blocks=shown[1])
+        respond(delete_original=True)

@@ -1,0 +1,43 @@
+"""Slack mrkdwn: escaping what users typed, and turning our Markdown snippets into mrkdwn."""
+from __future__ import annotations
+
+import re
+
+from knowledge.text import trim
+
+SECTION_LIMIT = 3000  # Block Kit: characters in one section's text
+_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s|>]+)\)")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def escape(text: str) -> str:
+    """Escape &, < and > so user text can never ping (<!channel>), mention or forge a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link when `url` is absolute, else the label alone (Slack cannot open relative paths)."""
+    label = escape(label).replace("|", "¦")
+    if url.startswith(("https://", "http://")):
+        return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label}>"
+    return label
+
+
+def from_markdown(text: str, limit: int) -> str:
+    """Our Markdown snippet as mrkdwn: escaped, **bold** to *bold*, [t](url) to <url|t>, cut to `limit`."""
+    text = trim(text, limit)
+    links: list[str] = []
+
+    def keep_link(m: re.Match) -> str:
+        links.append(link(m.group(2), m.group(1)))
+        return f"\x00{len(links) - 1}\x00"
+
+    text = escape(_LINK.sub(keep_link, text))
+    text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
+
+
+def strip_mentions(text: str) -> str:
+    """The question in `@bot how do we …`: mention tokens removed, whitespace folded."""
+    return " ".join(_MENTION.sub(" ", text).split())

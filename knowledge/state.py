@@ -1,0 +1,156 @@
+"""The state DB: what users did (questions, feedback, processed Slack event ids). Never rebuilt.
+
+SQLite in WAL mode, one connection per thread; schema changes are numbered migrations.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from knowledge.answer import Answer
+
+MIGRATIONS = [
+    """
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY,
+        asked_at TEXT NOT NULL,
+        user_id TEXT,
+        channel_id TEXT,
+        thread_ts TEXT,
+        surface TEXT NOT NULL,          -- mention | dm | ask | battlecard | cli
+        question TEXT,                  -- NULL once the retention period has passed
+        status TEXT NOT NULL,           -- pending | answered | gap | error
+        answered INTEGER,
+        top_score REAL,
+        hits TEXT,                      -- JSON: [{path, heading_path, anchor, score}]
+        feedback TEXT,                  -- helpful | not_helpful
+        feedback_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX questions_asked_at ON questions(asked_at);
+    CREATE TABLE events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+    """,
+]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: int
+    asked_at: str
+    user_id: str | None
+    channel_id: str | None
+    thread_ts: str | None
+    surface: str
+    question: str | None
+    status: str
+    answered: bool | None
+    top_score: float | None
+    hits: list[dict]
+    feedback: str | None
+
+
+class StateDB:
+    """Questions, feedback and event ids. Safe to use from many threads at once."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {n}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def first_time(self, event_id: str) -> bool:
+        """Record a Slack event id; False if it was seen before (a retry that must not answer twice)."""
+        cur = self.db.execute("INSERT OR IGNORE INTO events (event_id, seen_at) VALUES (?, ?)", (event_id, now()))
+        return cur.rowcount == 1
+
+    def record_question(self, question: str, surface: str, user_id: str | None = None,
+                        channel_id: str | None = None, thread_ts: str | None = None) -> int:
+        """Store a question before it is searched, so an error later cannot lose it."""
+        cur = self.db.execute(
+            "INSERT INTO questions (asked_at, user_id, channel_id, thread_ts, surface, question, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            (now(), user_id, channel_id, thread_ts, surface, question),
+        )
+        return int(cur.lastrowid)
+
+    def record_answer(self, question_id: int, answer: Answer) -> None:
+        hits = [
+            {"path": h.chunk.path, "heading_path": list(h.chunk.heading_path), "anchor": h.chunk.anchor, "score": round(h.score, 4)}
+            for h in answer.hits
+        ]
+        self.db.execute(
+            "UPDATE questions SET status = ?, answered = ?, top_score = ?, hits = ? WHERE id = ?",
+            (
+                "answered" if answer.answered else "gap",
+                int(answer.answered),
+                max((h.score for h in answer.hits), default=None),
+                json.dumps(hits),
+                question_id,
+            ),
+        )
+
+    def record_outcome(self, question_id: int, status: str, error: str | None = None) -> None:
+        """Set a status that is not an answer: `gap` (e.g. no battlecard found) or `error`."""
+        self.db.execute("UPDATE questions SET status = ?, error = ? WHERE id = ?", (status, error, question_id))
+
+    def record_feedback(self, question_id: int, helpful: bool) -> None:
+        self.db.execute(
+            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
+            ("helpful" if helpful else "not_helpful", now(), question_id),
+        )
+
+    def question(self, question_id: int) -> Question | None:
+        row = self.db.execute("SELECT * FROM questions WHERE id = ?", (question_id,)).fetchone()
+        return _question(row) if row else None
+
+    def questions(self) -> list[Question]:
+        return [_question(r) for r in self.db.execute("SELECT * FROM questions ORDER BY id")]
+
+    def forget_old_questions(self, days: int) -> int:
+        """Delete question texts older than `days`; the rows (and so the counts) stay."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+        cur = self.db.execute("UPDATE questions SET question = NULL WHERE asked_at < ? AND question IS NOT NULL", (cutoff,))
+        self.db.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
+        return cur.rowcount
+
+
+def _question(row: sqlite3.Row) -> Question:
+    return Question(
+        row["id"], row["asked_at"], row["user_id"], row["channel_id"], row["thread_ts"], row["surface"],
+        row["question"], row["status"], None if row["answered"] is None else bool(row["answered"]),
+        row["top_score"], json.loads(row["hits"] or "[]"), row["feedback"],
+    )

@@ -1,0 +1,115 @@
+"""A small local stand-in for Slack's Web API that records every call the app makes.
+
+Slack's servers cannot be reached from here; everything else in the Slack tests is real.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+BOT_USER = "UBOT0001"
+
+
+@dataclass
+class Call:
+    method: str  # a Web API method ("chat.postMessage"), "response_url", or "upload"
+    path: str
+    body: dict
+    raw: bytes
+    headers: dict
+
+
+class FakeSlack:
+    """Start with `with FakeSlack() as slack:`; `slack.api_url` goes into SLACK_API_URL."""
+
+    def __init__(self):
+        self.calls: list[Call] = []
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake._record(self.path, raw, dict(self.headers))
+                reply = json.dumps(fake._reply(self.path, raw)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_PUT = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.api_url = f"{self.url}/api/"
+
+    def __enter__(self) -> "FakeSlack":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.url}/response/{name}"
+
+    def _record(self, path: str, raw: bytes, headers: dict) -> None:
+        if path.startswith("/api/"):
+            method = path[len("/api/") :].split("?")[0]
+        elif path.startswith("/response/"):
+            method = "response_url"
+        else:
+            method = "upload"
+        body = _parse(raw, headers.get("Content-Type", ""))
+        with self._changed:
+            self.calls.append(Call(method, path, body, raw, headers))
+            self._changed.notify_all()
+
+    def _reply(self, path: str, raw: bytes) -> dict:
+        method = path[len("/api/") :].split("?")[0] if path.startswith("/api/") else ""
+        body = _parse(raw, "")
+        if method == "auth.test":
+            return {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "answerbot",
+                    "team_id": "T0001", "user_id": BOT_USER, "bot_id": "B0001"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": body.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(body.get("users", "U")).split(",")[0]}}
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "upload_url": f"{self.url}/upload/F0001", "file_id": "F0001"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": "F0001", "title": body.get("files", "")}]}
+        return {"ok": True}
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 20.0) -> list[Call]:
+        """Block until at least `count` calls of `method` arrived (the app answers after its ack)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.of(method)) >= count, timeout=timeout)
+            calls = self.of(method)
+        assert len(calls) >= count, f"expected {count} {method} call(s), got {len(calls)}: {[c.method for c in self.calls]}"
+        return calls
+
+
+def _parse(raw: bytes, content_type: str) -> dict:
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        form = {k: v[0] for k, v in parse_qs(text).items()}
+        for key in ("blocks", "attachments"):
+            if key in form:
+                form[key] = json.loads(form[key])
+        return form

@@ -1,0 +1,90 @@
+"""The `kb` command line, run in-process with the real model and a real index."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+from tests.conftest import write
+
+
+@pytest.fixture
+def run(sample_index, monkeypatch):
+    monkeypatch.setenv("KB_INDEX_DIR", str(sample_index))
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "PORT", "KB_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_ask_json_has_the_documented_shape(run):
+    result = run("ask", "who approves a 30% discount", "--json")
+    assert result.exit_code == 0
+    body = json.loads(result.output)
+    assert set(body) == {"query", "answered", "hits"} and body["answered"] is True
+    assert set(body["hits"][0]) == {"path", "anchor", "title", "heading_path", "snippet", "url", "score"}
+    assert body["hits"][0]["path"] == "playbooks/pricing-and-discounting.md"
+
+
+def test_ask_reads_questions_from_stdin_one_json_per_line(run):
+    result = run("ask", "-", "--json", "-k", "2", input="acme pricing\n\nparental leave policy for new parents\n")
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [(l["query"], l["answered"], len(l["hits"])) for l in lines] == [
+        ("acme pricing", True, 2), ("parental leave policy for new parents", False, 2)]
+
+
+def test_ask_human_output_says_gap(run):
+    result = run("ask", "what is the parental leave policy for new parents")
+    assert "No confident answer: this would be logged as a content gap" in result.output
+
+
+def test_battlecard_json_and_no_match(run):
+    card = json.loads(run("battlecard", "acmee", "--json").output)
+    assert card["found"] and card["path"] == "battlecards/acme.md"
+    assert any(s["url"].endswith("#why-we-win") for s in card["sections"])
+    missing = run("battlecard", "pied piper")
+    assert "No battlecard matches 'pied piper'" in missing.output and "Acme Corp" in missing.output
+
+
+def test_index_reports_problems_with_path_and_line(run, tmp_path):
+    source = tmp_path / "kb"
+    write(source, "good.md", "# Good\n\nSome useful text about renewals.\n")
+    write(source, "bad.md", "---\ntitle: [broken\n---\n# Bad\n\nText.\n")
+    result = CliRunner().invoke(main, ["index", "--source", str(source), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0
+    assert f"{source}/bad.md:2: broken front matter" in result.stderr
+    assert "1 added, 0 changed, 0 removed, 0 unchanged, 1 skipped" in result.stdout
+
+
+def test_nothing_to_index_is_one_line_and_exit_1(run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["index", "--source", str(tmp_path / "empty"), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: nothing could be indexed")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_index_is_one_line(run, tmp_path):
+    result = CliRunner().invoke(main, ["ask", "x", "--index", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no index at" in result.stderr and "kb index" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, args, says",
+    [
+        ({}, ["serve"], "set SLACK_APP_TOKEN to run in Socket Mode, or pass --http"),
+        ({"SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99b1e2c2a5a5"}, ["serve", "--http"], "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2"}, ["serve", "--http"], "SLACK_SIGNING_SECRET is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99b1e2c2a5a5"}, ["serve", "--http"], "SLACK_BOT_TOKEN does not look right"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, ["serve"], "SLACK_APP_TOKEN does not look right"),
+    ],
+)
+def test_serve_names_the_missing_credential(run, monkeypatch, env, args, says):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and says in result.stderr and len(result.stderr.strip().splitlines()) == 1
