@@ -218,3 +218,31 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
     server = http_server(app, host, settings.port or 3000)
     click.echo(f"Answer bot listening on http://{host}:{server.effective_port}/slack/events", err=True)
     server.run()
+
+
+@main.command("check")
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path), help="Golden questions YAML [default: golden_questions.yml in the source folder].")
+@click.option("--source", type=click.Path(path_type=Path), help="The knowledge base folder, to find its golden questions [env KB_SOURCE].")
+@index_option
+@model_option
+@click.option("-k", "--top", default=3, show_default=True, help="The expected section must rank in the top K.")
+@click.pass_context
+@_clear_errors
+def check_command(ctx, questions_file, source, index_dir, model, top):
+    """Run the golden questions against the index; exit 1 if an edit made an answer disappear."""
+    from knowledge import golden
+
+    settings = _settings(ctx).with_overrides(source=source, index_dir=index_dir, model=model)
+    goldens = golden.load(questions_file or settings.source / golden.DEFAULT_FILE)
+    kb = _knowledge_base(settings)
+    results = golden.check(kb, goldens, k=top)
+    lost = [r for r in results if r.rank is None]
+    for r in results:
+        mark = click.style("✓", fg="green") if r.rank else click.style("✗", fg="red")
+        click.echo(f"{mark} {r.golden.question}" + (f"  (#{r.rank})" if r.rank else ""))
+        if r.rank is None:
+            click.echo(f"    expected {r.golden.expect}")
+            click.echo("    found    " + ("\n             ".join(r.found) or "nothing"))
+    click.echo(f"\n{len(results) - len(lost)} of {len(results)} golden questions still find their section.")
+    if lost:
+        raise SystemExit(1)
