@@ -57,6 +57,7 @@ class _Previous:
     doc_hashes: dict[str, str]
     vectors: dict[str, np.ndarray]  # chunk content hash -> vector
     manifest: dict
+    changes: list[tuple[str, str, str]] = ()  # (path, added|changed|removed, when): the digest reads it
 
 
 def markdown_files(source: Path) -> list[Path]:
@@ -94,7 +95,11 @@ def build(
         chunks = [c for doc in docs for c in chunk_document(doc, max_chars)]
         vectors = _vectors(chunks, embedder, previous.vectors, report, progress)
         report.chunks = len(chunks)
-        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above)
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        changes = list(previous.changes) + [
+            (path, kind, when) for kind, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) for path in paths
+        ]
+        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes)
         return report
 
 
@@ -136,13 +141,14 @@ def _previous(root: Path, model: str) -> _Previous:
     try:
         doc_hashes = dict(db.execute("SELECT path, hash FROM documents"))
         chunk_hashes = db.execute("SELECT id, hash FROM chunks ORDER BY id").fetchall()
+        changes = db.execute("SELECT path, change, at FROM changes ORDER BY rowid").fetchall()
     finally:
         db.close()
     if manifest.get("model") != model or not chunk_hashes:
-        return _Previous(doc_hashes, {}, manifest)
+        return _Previous(doc_hashes, {}, manifest, changes)
     index = faiss.read_index(str(build_dir / VECTORS_FILE))
     matrix = index.reconstruct_n(0, index.ntotal)
-    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest)
+    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes)
 
 
 def _vectors(chunks: list[Chunk], embedder: Embedder, known: dict[str, np.ndarray], report: Report, progress: Progress | None) -> np.ndarray:
@@ -174,13 +180,13 @@ def _faiss_index(vectors: np.ndarray, approximate_above: int) -> faiss.Index:
     return index
 
 
-def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above) -> Path:
+def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes) -> Path:
     build_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     builds = root / BUILDS
     partial = builds / f"{build_id}.partial"
     partial.mkdir(parents=True)
     try:
-        _write_db(partial / DB_FILE, docs, hashes, chunks, embedder.name)
+        _write_db(partial / DB_FILE, docs, hashes, chunks, embedder.name, changes)
         faiss_index = _faiss_index(vectors, approximate_above)
         faiss.write_index(faiss_index, str(partial / VECTORS_FILE))
         manifest = {
@@ -203,8 +209,14 @@ def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, appr
     return final
 
 
-def _write_db(path: Path, docs: list[Document], hashes: dict[str, str], chunks: list[Chunk], model: str) -> None:
+def _write_db(path: Path, docs: list[Document], hashes: dict[str, str], chunks: list[Chunk], model: str,
+              changes: list[tuple[str, str, str]]) -> None:
     db = sqlite_utils.Database(path)
+    db["changes"].insert_all(
+        ({"path": p, "change": c, "at": at} for p, c, at in changes),
+        columns={"path": str, "change": str, "at": str},
+    )
+    db["changes"].create(columns={"path": str, "change": str, "at": str}, if_not_exists=True)
     db["documents"].insert_all(
         (
             {

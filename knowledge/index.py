@@ -166,6 +166,10 @@ class Index:
             for r in rows
         ]
 
+    def changes(self, since: str) -> list[tuple[str, str, str]]:
+        """Documents added, changed or removed by builds since `since` (ISO time): (path, change, when)."""
+        return [tuple(r) for r in self._rows("SELECT path, change, at FROM changes WHERE at >= ? ORDER BY rowid", (since,))]
+
     def close(self) -> None:
         self._db.close()
 

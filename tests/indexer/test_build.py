@@ -163,3 +163,16 @@ def test_old_builds_are_pruned(source, tmp_path, embedder):
         write(source, "playbooks/extra.md", f"# Extra\n\nRevision {n} of the extra page.\n")
         build(source, root, embedder)
     assert len(list((root / "builds").iterdir())) == 2
+
+
+def test_the_index_remembers_which_documents_changed_and_when(source, tmp_path, counting):
+    root = tmp_path / "index"
+    build(source, root, counting)
+    write(source, "playbooks/pricing.md", PRICING.replace("5% off", "6% off"))
+    (source / "playbooks/security.md").unlink()
+    build(source, root, counting)
+    changes = LiveIndex(root).get().changes(since="2000-01-01")
+    assert [(p, c) for p, c, _ in changes] == [
+        ("playbooks/pricing.md", "added"), ("playbooks/security.md", "added"),
+        ("playbooks/pricing.md", "changed"), ("playbooks/security.md", "removed"),
+    ]
