@@ -34,6 +34,34 @@ MIGRATIONS = [
     CREATE INDEX questions_asked_at ON questions(asked_at);
     CREATE TABLE events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
     """,
+    """
+    CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL DEFAULT 'open',  -- open | answerable | resolved | ignored
+        question TEXT,                        -- the first phrasing, NULL after the retention period
+        vector BLOB NOT NULL,                 -- float32 unit centroid of its questions' embeddings
+        size INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_doc TEXT,
+        resolved_by TEXT,
+        resolved_at TEXT
+    );
+    ALTER TABLE questions ADD COLUMN gap_id INTEGER REFERENCES gaps(id);
+    CREATE INDEX questions_gap ON questions(gap_id);
+    CREATE TABLE notifications (                -- DMs owed to askers when their gap is answered
+        id INTEGER PRIMARY KEY,
+        gap_id INTEGER NOT NULL REFERENCES gaps(id),
+        question_id INTEGER NOT NULL REFERENCES questions(id),
+        user_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        error TEXT,
+        UNIQUE (gap_id, user_id)
+    );
+    CREATE TABLE digests (period TEXT NOT NULL, channel TEXT NOT NULL, posted_at TEXT NOT NULL, PRIMARY KEY (period, channel));
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)
+    """,
 ]
 
 
@@ -55,6 +83,7 @@ class Question:
     top_score: float | None
     hits: list[dict]
     feedback: str | None
+    gap_id: int | None = None
 
 
 class StateDB:
@@ -144,13 +173,33 @@ class StateDB:
         """Delete question texts older than `days`; the rows (and so the counts) stay."""
         cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
         cur = self.db.execute("UPDATE questions SET question = NULL WHERE asked_at < ? AND question IS NOT NULL", (cutoff,))
+        self.db.execute(
+            "UPDATE gaps SET question = NULL WHERE question IS NOT NULL AND id NOT IN "
+            "(SELECT gap_id FROM questions WHERE gap_id IS NOT NULL AND asked_at >= ?)", (cutoff,),
+        )
         self.db.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
         return cur.rowcount
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def claim_digest(self, period: str, channel: str) -> bool:
+        """True the first time a digest for `period` goes to `channel`; False ever after."""
+        cur = self.db.execute("INSERT OR IGNORE INTO digests (period, channel, posted_at) VALUES (?, ?, ?)", (period, channel, now()))
+        return cur.rowcount == 1
+
+    def release_digest(self, period: str, channel: str) -> None:
+        """Undo a claim whose post failed, so the next run tries again."""
+        self.db.execute("DELETE FROM digests WHERE period = ? AND channel = ?", (period, channel))
 
 
 def _question(row: sqlite3.Row) -> Question:
     return Question(
         row["id"], row["asked_at"], row["user_id"], row["channel_id"], row["thread_ts"], row["surface"],
         row["question"], row["status"], None if row["answered"] is None else bool(row["answered"]),
-        row["top_score"], json.loads(row["hits"] or "[]"), row["feedback"],
+        row["top_score"], json.loads(row["hits"] or "[]"), row["feedback"], row["gap_id"],
     )
