@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.coordinators import Coordinators
 from knowledge.answer import KnowledgeBase
 from knowledge.config import Settings
+from knowledge.gaps import Gaps
 from knowledge.state import StateDB
 
 log = logging.getLogger("bot")
@@ -21,18 +23,21 @@ class Deps:
     kb: KnowledgeBase
     state: StateDB
     settings: Settings
+    gaps: Gaps
+    coordinators: Coordinators
 
 
 def create_app(settings: Settings, kb: KnowledgeBase, state: StateDB, client: WebClient | None = None) -> App:
     """A Bolt app answering from `kb`; its Web API calls go to SLACK_API_URL when that is set."""
-    from bot.listeners import battlecards, feedback, questions
+    from bot.listeners import battlecards, feedback, gaps, home, questions
 
     if client is None:
         base_url = (settings.slack_api_url or WebClient.BASE_URL).rstrip("/") + "/"
         client = WebClient(token=settings.slack_bot_token, base_url=base_url)
     app = App(client=client, signing_secret=settings.slack_signing_secret, process_before_response=False)
-    deps = Deps(kb, state, settings)
-    for module in (questions, battlecards, feedback):
+    coordinators = Coordinators(settings.coordinators, settings.coordinator_group, app.client)
+    deps = Deps(kb, state, settings, Gaps(state, kb.embedder), coordinators)
+    for module in (questions, battlecards, feedback, gaps, home):
         module.register(app, deps)
 
     @app.error

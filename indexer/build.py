@@ -45,6 +45,7 @@ class Report:
     embedded: int = 0
     reused: int = 0
     problems: list[MarkdownError] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
     build_dir: Path | None = None  # None when the index was already up to date
 
     @property
@@ -108,10 +109,14 @@ def _read_all(source: Path, report: Report) -> tuple[list[Document], dict[str, s
     for file in markdown_files(source):
         path = file.relative_to(source).as_posix()
         try:
-            docs.append(read(file, path))
+            doc = read(file, path)
         except MarkdownError as exc:
             report.problems.append(exc)
             continue
+        if doc.meta.get("draft") is True:
+            report.drafts.append(path)  # a stub a writer has not finished must not answer reps
+            continue
+        docs.append(doc)
         hashes[path] = hashlib.sha256(file.read_bytes()).hexdigest()
     if not docs:
         detail = f" ({len(report.problems)} files had problems)" if report.problems else ""
@@ -141,7 +146,8 @@ def _previous(root: Path, model: str) -> _Previous:
     try:
         doc_hashes = dict(db.execute("SELECT path, hash FROM documents"))
         chunk_hashes = db.execute("SELECT id, hash FROM chunks ORDER BY id").fetchall()
-        changes = db.execute("SELECT path, change, at FROM changes ORDER BY rowid").fetchall()
+        has_log = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone()
+        changes = db.execute("SELECT path, change, at FROM changes ORDER BY rowid").fetchall() if has_log else []
     finally:
         db.close()
     if manifest.get("model") != model or not chunk_hashes:

@@ -56,7 +56,10 @@ model_option = click.option("--model", help="sentence-transformers model name or
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Answers for sales reps from the enablement team's Markdown knowledge base."""
-    ctx.obj = Settings.from_env()
+    try:
+        ctx.obj = Settings.from_env()
+    except KnowledgeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("index")
@@ -87,6 +90,7 @@ def index_command(ctx, source, index_dir, model, force):
     click.echo(
         f"  files:  {len(report.added)} added, {len(report.changed)} changed, "
         f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.problems)} skipped"
+        + (f", {len(report.drafts)} drafts left out" if report.drafts else "")
     )
     click.echo(f"  chunks: {report.chunks} in all, {report.embedded} embedded, {report.reused} reused")
 
@@ -198,6 +202,8 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
 
     from bot.app import create_app
     from bot.server import SlackConfigError, check_credentials, http_server, run_socket_mode
+    from bot.watcher import GapWatcher
+    from knowledge.gaps import Gaps
     from knowledge.state import StateDB
 
     settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, state_db=state_db, port=port)
@@ -210,7 +216,10 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
         raise click.ClickException(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kb = _knowledge_base(settings)
-    app = create_app(settings, kb, StateDB(settings.state_db))
+    state = StateDB(settings.state_db)
+    app = create_app(settings, kb, state)
+    # Closes gaps after each re-index, sends owed DMs, and applies KB_RETENTION_DAYS.
+    GapWatcher(kb, Gaps(state, kb.embedder), state, app.client, retention_days=settings.retention_days).start()
     if socket_mode:
         click.echo("Answer bot running in Socket Mode", err=True)
         run_socket_mode(app, settings.slack_app_token)
@@ -246,3 +255,11 @@ def check_command(ctx, questions_file, source, index_dir, model, top):
     click.echo(f"\n{len(results) - len(lost)} of {len(results)} golden questions still find their section.")
     if lost:
         raise SystemExit(1)
+
+
+from kb.gaps_cli import gaps_command  # noqa: E402  (registered last: it imports helpers from this module)
+
+main.add_command(gaps_command)
+
+from kb.digest_cli import digest_command  # noqa: E402
+main.add_command(digest_command)

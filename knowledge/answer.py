@@ -79,6 +79,13 @@ class KnowledgeBase:
         card = next((d for d in index.documents("battlecard") if d.path == path), None)
         return Battlecard(card, index.document_chunks(path)) if card else None
 
+    def document_link(self, path: str) -> str:
+        """Where a person reads a whole document: its front-matter url, else base URL + path, else the path."""
+        doc = next((d for d in self.index.get().documents() if d.path == path), None)
+        if doc and doc.url:
+            return doc.url
+        return f"{self.base_url}/{path}" if self.base_url else path
+
     def link(self, chunk: Chunk) -> str:
         """Where a person reads this section: front-matter url, else base URL + path, plus the anchor."""
         if chunk.doc_url:

@@ -7,6 +7,18 @@ from pathlib import Path
 from typing import Mapping
 
 from knowledge.embedder import BUNDLED_MODEL
+from knowledge.errors import KnowledgeError
+
+
+class SettingsError(KnowledgeError):
+    """An environment variable has a value we cannot use; the message names it."""
+
+
+def _whole(env: Mapping[str, str], var: str, low: int) -> int:
+    value = env[var].strip()
+    if not value.isdigit() or int(value) < low:
+        raise SettingsError(f"{var} must be a whole number of at least {low}, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -17,6 +29,9 @@ class Settings:
     base_url: str | None = None
     model: str = BUNDLED_MODEL
     coordinators: tuple[str, ...] = ()
+    coordinator_group: str | None = None  # a Slack user group id (S...) whose members are coordinators
+    stale_days: int = 180  # a document not reviewed for longer is "stale" on the dashboard and in the digest
+    retention_days: int | None = None  # question texts older than this are deleted (counts stay)
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -35,6 +50,7 @@ class Settings:
         plain = {
             "KB_BASE_URL": "base_url",
             "KB_MODEL": "model",
+            "KB_COORDINATOR_GROUP": "coordinator_group",
             "SLACK_BOT_TOKEN": "slack_bot_token",
             "SLACK_SIGNING_SECRET": "slack_signing_secret",
             "SLACK_APP_TOKEN": "slack_app_token",
@@ -45,8 +61,10 @@ class Settings:
                 values[name] = env[var]
         if "KB_COORDINATORS" in env:
             values["coordinators"] = tuple(u.strip() for u in env["KB_COORDINATORS"].split(",") if u.strip())
-        if "PORT" in env:
-            values["port"] = int(env["PORT"])
+        numbers = {"KB_STALE_DAYS": ("stale_days", 1), "KB_RETENTION_DAYS": ("retention_days", 1), "PORT": ("port", 0)}
+        for var, (name, low) in numbers.items():
+            if var in env:
+                values[name] = _whole(env, var, low)
         return cls(**values)
 
     def with_overrides(self, **overrides) -> "Settings":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -142,7 +143,7 @@ class Gaps:
             if not gap.question:
                 continue
             answer = kb.ask(gap.question, k=1)
-            if answer.answered:
+            if answer.answered and self._section(answer) not in self._rejected(gap.id):
                 doc = answer.hits[0].chunk.path
                 self.db.execute(
                     "UPDATE gaps SET status = 'answerable', resolved_doc = ?, updated_at = ? WHERE id = ? AND status = 'open'",
@@ -151,6 +152,16 @@ class Gaps:
                 self._owe_askers(gap.id)
                 answerable.append(gap.id)
         return answerable
+
+    @staticmethod
+    def _section(answer) -> str:
+        return f"{answer.hits[0].chunk.path}#{answer.hits[0].chunk.anchor}"
+
+    def _rejected(self, gap_id: int) -> set[str]:
+        """Sections reps already rated 👎 for this gap: finding them again is no answer."""
+        rows = self.db.execute("SELECT hits FROM questions WHERE gap_id = ? AND feedback = 'not_helpful'", (gap_id,))
+        tops = [json.loads(r[0] or "[]")[:1] for r in rows]
+        return {f"{h[0]['path']}#{h[0]['anchor']}" for h in tops if h}
 
     def _owe_askers(self, gap_id: int) -> int:
         """One DM per asker (their latest phrasing); the UNIQUE constraint makes this idempotent."""

@@ -88,3 +88,10 @@ def test_serve_names_the_missing_credential(run, monkeypatch, env, args, says):
         monkeypatch.setenv(k, v)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("var, value", [("KB_STALE_DAYS", "soon"), ("KB_RETENTION_DAYS", "-3"), ("PORT", "http")])
+def test_a_malformed_number_setting_is_one_clear_line(run, monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    result = CliRunner().invoke(main, ["battlecard", "acme"])
+    assert result.exit_code == 1 and f"{var} must be a whole number" in result.stderr and "Traceback" not in result.stderr

@@ -24,6 +24,7 @@ def register(app: App, deps: Deps) -> None:
             if asked:  # a competitor we have no card for is a content gap
                 qid = deps.state.record_question(f"battlecard: {asked}", "battlecard", command.get("user_id"), command.get("channel_id"))
                 deps.state.record_outcome(qid, "gap")
+                deps.gaps.add(qid)
             ack(response_type="ephemeral", text="Battlecards", blocks=competitor_blocks(deps.kb.competitors(), asked))
         except Exception:
             log.exception("/battlecard failed")

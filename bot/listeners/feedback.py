@@ -24,6 +24,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         qid = int(action["value"])
         deps.state.record_feedback(qid, helpful)
+        if not helpful:
+            deps.gaps.add(qid)  # an answer a rep found useless is a gap like no answer at all
         shown = rerender(qid, feedback="helpful" if helpful else "not_helpful")
         if shown:
             respond(replace_original=True, text=answer_text(shown[0]), blocks=shown[1])

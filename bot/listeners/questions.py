@@ -23,6 +23,8 @@ def ask(deps: Deps, question: str, surface: str, user: str | None, channel: str 
         deps.state.record_outcome(qid, "error", f"{type(exc).__name__}: {exc}")
         raise
     deps.state.record_answer(qid, answer)
+    if not answer.answered:
+        deps.gaps.add(qid)
     return qid, answer
 
 

@@ -176,3 +176,15 @@ def test_the_index_remembers_which_documents_changed_and_when(source, tmp_path, 
         ("playbooks/pricing.md", "added"), ("playbooks/security.md", "added"),
         ("playbooks/pricing.md", "changed"), ("playbooks/security.md", "removed"),
     ]
+
+
+def test_an_index_from_before_the_change_log_still_rebuilds_incrementally(source, tmp_path, counting):
+    root = tmp_path / "index"
+    build(source, root, counting)
+    db = sqlite3.connect(current_build(root) / "index.db")
+    db.execute("DROP TABLE changes")  # as an index built by an earlier version has it
+    db.commit()
+    db.close()
+    write(source, "playbooks/pricing.md", PRICING.replace("5% off", "8% off"))
+    report = build(source, root, counting)
+    assert report.changed == ["playbooks/pricing.md"] and report.reused == 3

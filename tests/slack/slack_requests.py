@@ -93,3 +93,16 @@ class SlackSender:
         if message is not None:
             payload["message"] = message
         return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+
+def view_submission(sender: SlackSender, callback_id: str, values: dict, private_metadata: str, user: str) -> Response:
+    """A modal's submit, as Slack posts it (form-encoded `payload`)."""
+    payload = {
+        "type": "view_submission", "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": "coordinator", "team_id": TEAM}, "api_app_id": "A0001",
+        "token": "legacy-verification-token", "trigger_id": f"trigger.{next(_ids)}",
+        "view": {"id": "V0001", "team_id": TEAM, "type": "modal", "callback_id": callback_id,
+                 "private_metadata": private_metadata, "state": {"values": values}, "hash": "h"},
+        "response_urls": [],
+    }
+    return sender.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")

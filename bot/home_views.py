@@ -1,0 +1,57 @@
+"""The App Home tab: a dashboard for coordinators; for reps, how to ask and which battlecards exist."""
+from __future__ import annotations
+
+from bot.blocks import context, section
+from bot.mrkdwn import escape, link
+from knowledge.answer import KnowledgeBase
+from knowledge.digest import Digest, percent
+from knowledge.index import Document
+from knowledge.text import trim
+
+HOW_TO_ASK = (
+    "*Ask me anything about our playbooks, products and competitors.*\n"
+    "• Mention me in a channel: `@answers how do we handle the price objection vs acme` (I answer in a thread)\n"
+    "• DM me your question\n"
+    "• `/ask …` for a private answer you can share\n"
+    "• `/battlecard acme` for a competitor's battlecard\n"
+    "Rate answers with 👍 / 👎: what I could not answer goes to the enablement team."
+)
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def rep_home(competitors: list[Document]) -> dict:
+    names = ", ".join(escape(c.competitor or c.title) for c in competitors) or "none yet"
+    blocks = [header("Enablement answers"), section(HOW_TO_ASK), {"type": "divider"}, section(f"*Battlecards:* {names}")]
+    return {"type": "home", "blocks": blocks}
+
+
+def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Document]) -> dict:
+    """This week's questions, answer and helpful rates, top open gaps and stale documents."""
+    now, before = digest.current, digest.previous
+    helpful_total = now.helpful + now.not_helpful
+    helpful = percent(now.helpful / helpful_total) if helpful_total else "no ratings yet"
+    change = now.questions - before.questions
+    blocks = [
+        header("Enablement dashboard"),
+        context(f"The last {digest.length.days} days · only coordinators see this"),
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*Questions*\n{now.questions} ({'+' if change >= 0 else ''}{change} vs the {digest.length.days} days before)"},
+            {"type": "mrkdwn", "text": f"*Answer rate*\n{percent(now.answer_rate)}"},
+            {"type": "mrkdwn", "text": f"*Helpful*\n{helpful} ({now.helpful} 👍 · {now.not_helpful} 👎)"},
+            {"type": "mrkdwn", "text": f"*Open gaps*\n{len(digest.top_gaps)} shown below · `/kb-gaps` to review"},
+        ]},
+        {"type": "divider"},
+        section("*Top open gaps*\n" + ("\n".join(
+            f"• *{g.count}×* {escape(trim(g.examples[0] if g.examples else (g.question or '(deleted)'), 150))}" for g in digest.top_gaps
+        ) or "None: every question found a confident answer.")),
+        section(f"*Stale documents* (not reviewed for {digest.stale_days}+ days)\n" + ("\n".join(
+            f"• {link(d.url or kb.document_link(d.path), d.title)}: {escape(d.owner or 'no owner')}, last reviewed {d.last_reviewed or 'never'}"
+            for d in digest.stale[:10]
+        ) or "None.")),
+        {"type": "divider"},
+        section(HOW_TO_ASK),
+    ]
+    return {"type": "home", "blocks": blocks[:100]}

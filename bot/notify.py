@@ -1,0 +1,33 @@
+"""Sending the DMs owed to reps whose gap was answered (the outbox lives in the state DB)."""
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.gap_views import answered_dm_blocks
+from knowledge.answer import KnowledgeBase
+from knowledge.gaps import Gaps
+
+log = logging.getLogger("bot.notify")
+
+
+def send_pending(client: WebClient, gaps: Gaps, kb: KnowledgeBase) -> int:
+    """DM every rep who is owed one; a Slack refusal is recorded, a network error retried next time."""
+    sent = 0
+    for note in gaps.pending():
+        try:
+            answer = kb.ask(note.question) if note.question else None
+            channel = client.conversations_open(users=note.user_id)["channel"]["id"]
+            client.chat_postMessage(
+                channel=channel, text="The knowledge base can now answer a question you asked",
+                blocks=answered_dm_blocks(kb, note, answer), unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            log.warning("Could not DM %s about gap %s: %s", note.user_id, note.gap_id, exc.response.get("error"))
+            gaps.mark_sent(note.id, error=str(exc.response.get("error")))
+            continue
+        gaps.mark_sent(note.id)
+        sent += 1
+    return sent

@@ -1,0 +1,52 @@
+"""The loop that closes content gaps: after every re-index, ask open gaps again and DM who asked."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_sdk import WebClient
+
+from bot.notify import send_pending
+from knowledge.answer import KnowledgeBase
+from knowledge.gaps import Gaps
+from knowledge.state import StateDB
+
+log = logging.getLogger("bot.watcher")
+RECHECKED = "gaps_rechecked_build"
+
+
+class GapWatcher:
+    """Polls the index; a new build triggers a gap recheck. Pending DMs (e.g. from `kb gaps resolve`) go out too."""
+
+    def __init__(self, kb: KnowledgeBase, gaps: Gaps, state: StateDB, client: WebClient, interval: float = 30.0,
+                 retention_days: int | None = None):
+        self.kb, self.gaps, self.state, self.client = kb, gaps, state, client
+        self.interval = interval
+        self.retention_days = retention_days
+        self._stop = threading.Event()
+
+    def tick(self) -> None:
+        build = self.kb.index.get().dir.name  # opening the new build here also swaps it in for the bot
+        if self.state.get_meta(RECHECKED) != build:
+            now_answerable = self.gaps.recheck(self.kb)
+            self.state.set_meta(RECHECKED, build)
+            if now_answerable:
+                log.info("Index %s answers %d open gap(s): %s", build, len(now_answerable), now_answerable)
+        send_pending(self.client, self.gaps, self.kb)
+        if self.retention_days:
+            self.state.forget_old_questions(self.retention_days)  # cheap: one indexed UPDATE
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("Gap watcher tick failed; trying again in %ss", self.interval)
+            self._stop.wait(self.interval)
+
+    def start(self) -> "GapWatcher":
+        threading.Thread(target=self.run, name="gap-watcher", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,68 @@
+"""`kb gaps list | export --csv | resolve | draft` on a real state DB and index."""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from indexer.build import build
+from kb.cli import main
+from knowledge.answer import Answer
+from knowledge.gaps import Gaps
+from knowledge.state import StateDB
+from tests.conftest import SAMPLE_KB
+
+
+@pytest.fixture
+def filled(tmp_path, embedder, monkeypatch):
+    db = tmp_path / "state.db"
+    state, gaps = StateDB(db), Gaps(StateDB(db), embedder)
+    for text, user in [("do we sign a HIPAA BAA", "U1"), ("will we sign a business associate agreement", "U2"), ("what's our parental leave policy", "U3")]:
+        qid = state.record_question(text, "ask", user, "C1")
+        state.record_answer(qid, Answer(text, False, []))
+        gaps.add(qid)
+    monkeypatch.setenv("KB_STATE_DB", str(db))
+    return gaps
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_list_shows_counts_and_phrasings(filled):
+    out = run("gaps", "list").output
+    assert out.index("#1  2× by 2 rep(s)  [open]") < out.index("#2  1× by 1 rep(s)  [open]")
+    assert "“will we sign a business associate agreement”" in out
+
+
+def test_export_csv(filled):
+    rows = list(csv.DictReader(io.StringIO(run("gaps", "export", "--csv").output)))
+    assert [(r["id"], r["count"], r["askers"], r["status"]) for r in rows] == [("1", "2", "2", "open"), ("2", "1", "1", "open")]
+
+
+def test_resolve_queues_a_dm_per_asker(filled):
+    result = run("gaps", "resolve", "1", "--doc", "playbooks/security-review.md")
+    assert result.exit_code == 0 and "2 rep(s) will get a DM" in result.output
+    assert sorted(n.user_id for n in filled.pending()) == ["U1", "U2"]
+    missing = CliRunner().invoke(main, ["gaps", "resolve", "99", "--doc", "x.md"])
+    assert missing.exit_code == 1 and "no gap 99" in missing.stderr
+
+
+def test_draft_writes_a_stub_that_stays_out_of_the_index(filled, tmp_path, sample_index, embedder):
+    source = tmp_path / "kb"
+    shutil.copytree(SAMPLE_KB, source)
+    result = run("gaps", "draft", "1", "--source", str(source), "--index", str(sample_index))
+    assert result.exit_code == 0, result.output
+    (draft,) = (source / "drafts").glob("gap-1-*.md")
+    text = draft.read_text()
+    meta = yaml.safe_load(text.split("---")[1])
+    assert meta["draft"] is True and meta["title"] == "Do we sign a hipaa baa" and meta["type"] == "faq"
+    assert "- will we sign a business associate agreement" in text
+    assert "## Nearest existing sections\n\n- [" in text and "https://enablement.brightwave.example/" in text
+    report = build(source, tmp_path / "index", embedder)
+    assert report.drafts == [draft.relative_to(source).as_posix()]
+    assert all(not c.startswith("drafts/") for c in report.added)
