@@ -32,13 +32,22 @@ KB = Path(sys.executable).parent / "kb"
 MODEL_ONLY = "from knowledge.embedder import SentenceTransformerEmbedder as E; E().embed(['warm up'])"
 
 
-def start_serve(index: Path, state: Path, slack: FakeSlack) -> tuple[subprocess.Popen, str]:
+def start_serve(index: Path, state: Path, slack: FakeSlack) -> tuple[subprocess.Popen, SlackSender]:
+    """Spawn `kb serve --http` and return as soon as its health check answers (within two minutes)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "KB_INDEX_DIR": str(index), "KB_STATE_DB": str(state),
            "SLACK_BOT_TOKEN": "xoxb-0001-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
     env.pop("SLACK_APP_TOKEN", None)
     proc = subprocess.Popen([str(KB), "serve", "--http", "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, SlackSender(f"{url}/slack/events", slack.response_url())
 
 
 def cold_start(index: Path, tmp: Path, runs: int) -> tuple[list[float], list[float]]:
@@ -47,14 +56,7 @@ def cold_start(index: Path, tmp: Path, runs: int) -> tuple[list[float], list[flo
     for n in range(runs):
         with FakeSlack() as slack:
             start = time.perf_counter()
-            proc, url = start_serve(index, tmp / f"cold-{n}.db", slack)
-            sender = SlackSender(f"{url}/slack/events", slack.response_url())
-            while True:  # send as soon as the port answers; the first answer marks the end
-                try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            proc, sender = start_serve(index, tmp / f"cold-{n}.db", slack)
             sender.command("/ask", "who approves a 30% discount")
             slack.wait_for("response_url", timeout=120)
             serve.append(time.perf_counter() - start)
@@ -72,15 +74,8 @@ def ask_latency(index: Path, tmp: Path, questions: list[str]) -> tuple[list[floa
     embedder.embed(["warm up"])
     times, floor = [], []
     with FakeSlack() as slack:
-        proc, url = start_serve(index, tmp / "ask.db", slack)
+        proc, sender = start_serve(index, tmp / "ask.db", slack)
         try:
-            sender = SlackSender(f"{url}/slack/events", slack.response_url())
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             sender.command("/ask", "warm up")
             slack.wait_for("response_url", timeout=120)
             for n, q in enumerate(questions, start=2):
