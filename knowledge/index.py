@@ -89,6 +89,7 @@ class Index:
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._vectors = faiss.read_index(str(self.dir / VECTORS_FILE))
+        self._documents: list[Document] | None = None
         self.model = self.manifest["model"]
         self.size = self._vectors.ntotal
 
@@ -156,15 +157,14 @@ class Index:
         return [found[i] for i in ids]
 
     def documents(self, doc_type: str | None = None) -> list[Document]:
-        sql = "SELECT path, title, type, owner, last_reviewed, url, competitor, aliases FROM documents"
-        rows = self._rows(sql + (" WHERE type = ?" if doc_type else "") + " ORDER BY path", (doc_type,) if doc_type else ())
-        return [
-            Document(
-                r[0], r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], r[6],
-                tuple(json.loads(r[7] or "[]")),
-            )
-            for r in rows
-        ]
+        """The build's documents (read once: a build never changes), optionally of one type."""
+        if self._documents is None:
+            rows = self._rows("SELECT path, title, type, owner, last_reviewed, url, competitor, aliases FROM documents ORDER BY path")
+            self._documents = [
+                Document(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], r[6], tuple(json.loads(r[7] or "[]")))
+                for r in rows
+            ]
+        return [d for d in self._documents if d.doc_type == doc_type] if doc_type else list(self._documents)
 
     def changes(self, since: str) -> list[tuple[str, str, str]]:
         """Documents added, changed or removed by builds since `since` (ISO time): (path, change, when)."""
