@@ -13,7 +13,7 @@ from knowledge.text import trim
 # AGREE of both), or when the meaning match alone is strong. Tuned on bench/questions/sample.jsonl
 # (bench/RESULTS.md): either signal alone flags far more answerable questions as gaps.
 AGREE = 3
-AGREE_FLOOR = 0.35  # agreement on a section that barely relates to the question is a coincidence of words
+AGREE_FLOOR = 0.3  # agreement on a section that barely relates to the question is a coincidence of words
 CONFIDENCE = 0.55
 SNIPPET_CHARS = 600
 
