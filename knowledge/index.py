@@ -186,6 +186,7 @@ class LiveIndex:
         self.model_name = model_name
         self._lock = threading.Lock()
         self._index: Index | None = None
+        self._retired: Index | None = None  # the build before: a request may still be reading it
         self.get()
 
     def get(self) -> Index:
@@ -199,5 +200,7 @@ class LiveIndex:
                 fresh = Index(target)
                 if self.model_name:
                     fresh.check_model(self.model_name)
-                self._index = fresh  # the old one stays usable for calls already holding it
+                if self._retired is not None:
+                    self._retired.close()  # two swaps ago: no request lives that long
+                self._retired, self._index = self._index, fresh
             return self._index

@@ -188,3 +188,17 @@ def test_an_index_from_before_the_change_log_still_rebuilds_incrementally(source
     write(source, "playbooks/pricing.md", PRICING.replace("5% off", "8% off"))
     report = build(source, root, counting)
     assert report.changed == ["playbooks/pricing.md"] and report.reused == 3
+
+
+def test_a_long_running_reader_closes_builds_two_swaps_old(source, tmp_path, embedder):
+    root = tmp_path / "index"
+    build(source, root, embedder)
+    live = LiveIndex(root, embedder.name)
+    opened = [live.get()]
+    for n in range(2):
+        write(source, "playbooks/extra.md", f"# Extra\n\nRevision {n}.\n")
+        build(source, root, embedder)
+        opened.append(live.get())
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[0].chunks([0])  # closed: its SQLite handle no longer leaks
+    assert opened[1].chunks([0]) and opened[2].chunks([0])  # the previous build still answers
