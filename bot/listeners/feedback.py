@@ -29,6 +29,8 @@ def register(app: App, deps: Deps) -> None:
         shown = rerender(qid, feedback="helpful" if helpful else "not_helpful")
         if shown:
             respond(replace_original=True, text=answer_text(shown[0]), blocks=shown[1])
+        else:  # the question text is past retention: still say the click counted
+            respond(replace_original=False, response_type="ephemeral", text="Thanks for the feedback!")
 
     @app.action("feedback_helpful")
     def helpful(ack, action, respond):

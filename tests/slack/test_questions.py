@@ -151,3 +151,14 @@ def test_health_check_and_unknown_paths(bot):
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+
+
+def test_feedback_on_a_question_past_retention_still_counts(bot):
+    bot.send.command("/ask", "renewal uplift")
+    bot.slack.wait_for("response_url")
+    (stored,) = bot.state.questions()
+    bot.state.db.execute("UPDATE questions SET question = NULL")  # as retention leaves it
+    bot.send.click("feedback_helpful", str(stored.id))
+    thanks = bot.slack.wait_for("response_url", count=2)[1].body
+    assert thanks["text"] == "Thanks for the feedback!" and thanks["replace_original"] is False
+    assert bot.state.question(stored.id).feedback == "helpful"
