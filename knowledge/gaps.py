@@ -103,19 +103,22 @@ class Gaps:
         centroid = (total / np.linalg.norm(total)).astype(np.float32)
         self.db.execute("UPDATE gaps SET vector = ?, size = ?, updated_at = ? WHERE id = ?", (centroid.tobytes(), size + 1, now(), gap_id))
 
-    def list(self, status: str | None = "open", limit: int | None = None) -> list[Gap]:
-        """Gaps with their counts, most asked first."""
-        where = "WHERE g.status = ?" if status else ""
+    def list(self, status: str | None = "open", limit: int | None = None, gap_id: int | None = None) -> list[Gap]:
+        """Gaps with their counts, most asked first (or just `gap_id`)."""
+        filters = [(sql, value) for sql, value in (("g.status = ?", status), ("g.id = ?", gap_id)) if value is not None]
+        where = ("WHERE " + " AND ".join(sql for sql, _ in filters)) if filters else ""
         rows = self.db.execute(
             "SELECT g.id, g.status, g.question, COUNT(q.id), COUNT(DISTINCT q.user_id), MIN(q.asked_at), MAX(q.asked_at), g.resolved_doc "
             f"FROM gaps g JOIN questions q ON q.gap_id = g.id {where} GROUP BY g.id ORDER BY COUNT(q.id) DESC, MAX(q.asked_at) DESC"
             + (" LIMIT ?" if limit else ""),
-            tuple(x for x in (status, limit) if x),
+            tuple(value for _, value in filters) + ((limit,) if limit else ()),
         ).fetchall()
         return [Gap(r[0], r[1], r[2], r[3], r[4], self._examples(r[0]), r[5], r[6], r[7]) for r in rows]
 
     def get(self, gap_id: int) -> Gap | None:
-        return next((g for g in self.list(status=None) if g.id == gap_id), None)
+        """One gap by id, without reading every other gap."""
+        found = self.list(status=None, gap_id=gap_id)
+        return found[0] if found else None
 
     def _examples(self, gap_id: int) -> list[str]:
         rows = self.db.execute(
