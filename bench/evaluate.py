@@ -27,6 +27,7 @@ SETS = {
     "sample": (REPO / "knowledge_base", QUESTIONS / "sample.jsonl"),
     "gitlab": (CORPORA / "gitlab-handbook-sales" / "docs", QUESTIONS / "gitlab.jsonl"),
     "sourcegraph": (CORPORA / "sourcegraph-handbook-sales" / "docs", QUESTIONS / "sourcegraph.jsonl"),
+    "aws": (CORPORA / "aws-marketplace-seller-guide" / "docs", QUESTIONS / "aws.jsonl"),
 }
 TOP = 10
 
