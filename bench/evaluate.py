@@ -8,6 +8,7 @@ Indexes are built (incrementally) under bench/out/; the table goes to stdout and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 from dataclasses import dataclass
@@ -34,6 +35,14 @@ TOP = 10
 # A retriever answers a question with (confident?, ranked [(path, heading), ...], best score).
 Result = tuple[bool, list[tuple[str, str]], float]
 Retriever = Callable[[str], Result]
+
+
+FIT_SETS = ("sample", "gitlab", "sourcegraph")  # the ranker is fitted on their fit halves; aws is never fitted
+
+
+def split_of(question: str) -> str:
+    """'fit' or 'report', fixed by the question's text: every weight and threshold is chosen on 'fit'."""
+    return "fit" if hashlib.sha256(question.encode()).digest()[0] % 2 == 0 else "report"
 
 
 def norm(heading: str) -> str:
@@ -76,9 +85,19 @@ def ours(kb: KnowledgeBase, mode: str) -> Retriever:
     def retrieve(question: str) -> Result:
         answer = kb.ask(question, k=TOP, mode=mode)
         ranked = [(h.chunk.path, h.chunk.heading_path[-1]) for h in answer.hits]
-        best = max((h.score for h in answer.hits[:3]), default=0.0)
+        best = answer.confidence if answer.confidence is not None else max((h.score for h in answer.hits[:3]), default=0.0)
         return answer.answered, ranked, best
     return retrieve
+
+
+def retriever(name: str, kb: KnowledgeBase, source: Path, set_name: str) -> Retriever:
+    if name == "langchain":
+        from bench.langchain_baseline import langchain_retriever
+        return langchain_retriever(source, OUT / f"langchain-{set_name}", TOP)
+    if name == "bm25-sections":
+        from bench.bm25_sections import bm25_sections_retriever
+        return bm25_sections_retriever(source, TOP)
+    return ours(kb, name)
 
 
 def sweep(questions: list[dict], results: list[Result]) -> list[tuple[float, float, float, float]]:
@@ -98,14 +117,30 @@ def fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def halves(set_name: str, questions: list[dict]) -> dict[str, list[int]]:
+    """Question positions per half: fit and report (aws, never fitted, is reported whole)."""
+    if set_name not in FIT_SETS:
+        return {"all": list(range(len(questions)))}
+    out: dict[str, list[int]] = {"report": [], "fit": []}
+    for i, q in enumerate(questions):
+        out[split_of(q["question"])].append(i)
+    return out
+
+
+def f1(p: float | None, r: float | None) -> float | None:
+    return None if p is None or r is None else (2 * p * r / (p + r) if p + r else 0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--retrievers", default="dense,lexical,hybrid,langchain")
+    parser.add_argument("--retrievers", default="hybrid,rrf,dense,lexical,bm25-sections,langchain")
+    parser.add_argument("--halves", default="report,fit,all", help="Which halves to print (fit sets only).")
     parser.add_argument("--sweep", action="store_true", help="Print the gap threshold sweep per retriever.")
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder()
-    lines = ["| set | retriever | R@1 | R@3 | R@5 | MRR@10 | gap P | gap R | questions (answerable/not) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | half | retriever | R@1 | R@3 | R@5 | MRR@10 | gap P | gap R | gap F1 | questions (answerable/not) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in args.sets.split(","):
         source, qfile = SETS[name]
         questions = load(qfile)
@@ -113,21 +148,21 @@ def main() -> None:
         build(source, root, embedder)
         kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
         for retriever_name in args.retrievers.split(","):
-            if retriever_name == "langchain":
-                from bench.langchain_baseline import langchain_retriever
-                retrieve = langchain_retriever(source, OUT / f"langchain-{name}", TOP)
-            else:
-                retrieve = ours(kb, retriever_name)
+            retrieve = retriever(retriever_name, kb, source, name)
             results = [retrieve(q["question"]) for q in questions]
-            s = score(questions, results)
-            lines.append(
-                f"| {name} | {retriever_name} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} "
-                f"| {fmt(s.gap_precision)} | {fmt(s.gap_recall)} | {s.answerable}/{s.unanswerable} |"
-            )
-            print(lines[-1], flush=True)
-            if args.sweep:
-                for t, p, r, f1 in sweep(questions, results):
-                    print(f"    threshold {t:.2f}: gap P {p:.2f} R {r:.2f} F1 {f1:.2f}")
+            for half, members in halves(name, questions).items():
+                if half not in args.halves.split(",") and name in FIT_SETS:
+                    continue
+                qs, rs = [questions[i] for i in members], [results[i] for i in members]
+                s = score(qs, rs)
+                lines.append(
+                    f"| {name} | {half} | {retriever_name} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} "
+                    f"| {fmt(s.gap_precision)} | {fmt(s.gap_recall)} | {fmt(f1(s.gap_precision, s.gap_recall))} | {s.answerable}/{s.unanswerable} |"
+                )
+                print(lines[-1], flush=True)
+                if args.sweep:
+                    for t, p, r, f in sweep(qs, rs):
+                        print(f"    threshold {t:.2f}: gap P {p:.2f} R {r:.2f} F1 {f:.2f}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "eval.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

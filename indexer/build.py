@@ -20,6 +20,7 @@ import sqlite_utils
 
 from indexer.chunking import MAX_CHARS, Chunk, chunk_document
 from indexer.markdown import Document, MarkdownError, read
+from indexer.structure import previous_vectors, write_structure
 from knowledge.embedder import Embedder
 from knowledge.errors import IndexNotFound, KnowledgeError
 from knowledge.index import BUILDS, CURRENT, DB_FILE, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest
@@ -30,6 +31,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
+FORMAT = 2  # 2: sections, heading/title vectors, terms and vocabulary for the ranker; a change rebuilds
 
 Progress = Callable[[int, int], None]
 
@@ -62,6 +64,7 @@ class _Previous:
     vectors: dict[str, np.ndarray]  # chunk content hash -> vector
     manifest: dict
     changes: list[tuple[str, str, str]] = ()  # (path, added|changed|removed, when): the digest reads it
+    structure: dict[str, np.ndarray] = field(default_factory=dict)  # heading/title vectors by text hash
 
 
 def markdown_files(source: Path) -> list[Path]:
@@ -91,7 +94,7 @@ def build(
         docs, hashes = _read_all(source, report)
         previous = _previous(root, embedder.name)
         _compare(hashes, previous.doc_hashes, report)
-        settings = {"model": embedder.name, "max_chars": max_chars}
+        settings = {"model": embedder.name, "max_chars": max_chars, "format": FORMAT}
         same_settings = all(previous.manifest.get(k) == v for k, v in settings.items())
         if same_settings and not (report.added or report.changed or report.removed) and not force:
             report.chunks = previous.manifest.get("chunks", 0)
@@ -103,7 +106,7 @@ def build(
         changes = list(previous.changes) + [
             (path, kind, when) for kind, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) for path in paths
         ]
-        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes)
+        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes, previous.structure)
         return report
 
 
@@ -151,13 +154,14 @@ def _previous(root: Path, model: str) -> _Previous:
         chunk_hashes = db.execute("SELECT id, hash FROM chunks ORDER BY id").fetchall()
         has_log = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone()
         changes = db.execute("SELECT path, change, at FROM changes ORDER BY rowid").fetchall() if has_log else []
+        structure = previous_vectors(build_dir, db) if manifest.get("model") == model else {}
     finally:
         db.close()
     if manifest.get("model") != model or not chunk_hashes:
-        return _Previous(doc_hashes, {}, manifest, changes)
+        return _Previous(doc_hashes, {}, manifest, changes, structure)
     index = faiss.read_index(str(build_dir / VECTORS_FILE))
     matrix = index.reconstruct_n(0, index.ntotal)
-    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes)
+    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes, structure)
 
 
 def _vectors(chunks: list[Chunk], embedder: Embedder, known: dict[str, np.ndarray], report: Report, progress: Progress | None) -> np.ndarray:
@@ -189,13 +193,17 @@ def _faiss_index(vectors: np.ndarray, approximate_above: int) -> faiss.Index:
     return index
 
 
-def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes) -> Path:
+def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes, known) -> Path:
     build_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     builds = root / BUILDS
     partial = builds / f"{build_id}.partial"
     partial.mkdir(parents=True)
     try:
         _write_db(partial / DB_FILE, docs, hashes, chunks, embedder.name, changes)
+        db = sqlite_utils.Database(partial / DB_FILE)
+        write_structure(db, partial, docs, chunks, embedder, known)
+        db.conn.commit()
+        db.conn.close()
         faiss_index = _faiss_index(vectors, approximate_above)
         faiss.write_index(faiss_index, str(partial / VECTORS_FILE))
         manifest = {

@@ -111,12 +111,13 @@ def _knowledge_base(settings: Settings):
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line when reading stdin).")
 @click.option("-k", "--top", default=3, show_default=True, help="How many sections to return.")
+@click.option("--explain", is_flag=True, help="Show each hit's ranking features and the verdict's confidence.")
 @index_option
 @model_option
 @click.option("--base-url", help="Where documents live for people, for links [env KB_BASE_URL].")
 @click.pass_context
 @_clear_errors
-def ask_command(ctx, question, as_json, top, index_dir, model, base_url):
+def ask_command(ctx, question, as_json, top, explain, index_dir, model, base_url):
     """Answer QUESTION from the index; with QUESTION '-', answer one question per stdin line."""
     settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, base_url=base_url)
     kb = _knowledge_base(settings)
@@ -129,22 +130,27 @@ def ask_command(ctx, question, as_json, top, index_dir, model, base_url):
             click.echo(json.dumps(kb.answer_dict(answer), ensure_ascii=False))
             sys.stdout.flush()
         else:
-            _print_answer(kb, answer)
+            _print_answer(kb, answer, explain)
 
 
-def _print_answer(kb, answer) -> None:
+def _print_answer(kb, answer, explain: bool = False) -> None:
     verdict = (
         click.style("Answered", fg="green")
         if answer.answered
         else click.style("No confident answer: this would be logged as a content gap", fg="yellow")
     )
+    if explain and answer.confidence is not None:
+        verdict += f" (confidence {answer.confidence:.2f}, threshold {kb.ranker.threshold:.2f})"
     click.echo(f"Q: {answer.query}\n{verdict}\n")
     for n, hit in enumerate(answer.hits, 1):
         d = kb.hit_dict(hit)
         click.echo(click.style(f"{n}. {d['title']}", bold=True) + f"  ({d['heading_path'] or 'top'})  score {d['score']:.2f}")
         for line in d["snippet"].splitlines():
             click.echo(f"   {line}")
-        click.echo(click.style(f"   {d['url']}", fg="blue") + "\n")
+        click.echo(click.style(f"   {d['url']}", fg="blue"))
+        if explain:
+            click.echo(f"   ranking score {hit.fused:.3f}: " + ", ".join(f"{k} {v:.2f}" for k, v in hit.features.items()))
+        click.echo()
 
 
 @main.command("battlecard")

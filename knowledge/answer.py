@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from knowledge import battlecards
 from knowledge.embedder import Embedder
-from knowledge.index import HEADING_SEP, Chunk, Document, LiveIndex
+from knowledge.index import HEADING_SEP, Chunk, Document, Index, LiveIndex
+from knowledge.rank import Ranker
 from knowledge.search import Hit, Mode, search
-from knowledge.text import trim
 
-# A question is answered when the dense and lexical retrievers agree (one section in the top
-# AGREE of both), or when the meaning match alone is strong. Tuned on bench/questions/sample.jsonl
-# (bench/RESULTS.md): either signal alone flags far more answerable questions as gaps.
+# Without the ranker's verdict (the single-leg and plain-fusion peers in bench/), a question is
+# answered when both retrievers put one section in their top AGREE, or the meaning match is strong.
 AGREE = 3
 AGREE_FLOOR = 0.3  # agreement on a section that barely relates to the question is a coincidence of words
 CONFIDENCE = 0.55
-SNIPPET_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Answer:
     query: str
     answered: bool
     hits: list[Hit]
+    confidence: float | None = None  # the verdict's probability that the first hit answers
 
 
 @dataclass(frozen=True)
@@ -39,30 +40,39 @@ class KnowledgeBase:
         index: LiveIndex,
         embedder: Embedder,
         base_url: str | None = None,
-        confidence: float = CONFIDENCE,
+        ranker: Ranker | None = None,
     ):
         self.index = index
         self.embedder = embedder
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.confidence = confidence
+        self.ranker = ranker or Ranker.load()
 
     def ask(self, question: str, k: int = 3, mode: Mode = "hybrid") -> Answer:
         """The `k` best sections for `question`, and whether the best is good enough to call answered."""
         question = " ".join(question.split())
         if not question:
             return Answer(question, False, [])
-        index = self.index.get()
-        named = battlecards.mentioned(question, index.documents("battlecard"))
-        vector = self.embedder.embed([question])[0]
-        hits = search(index, vector, question, k=k, mode=mode, boost=frozenset(c.path for c in named))
-        return Answer(question, self.confident(hits), hits)
+        index, expanded, vector, named = self.prepare(question)
+        found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
+        if found.confidence is None:
+            return Answer(question, self.agreement(found.hits), found.hits)
+        return Answer(question, found.confidence >= self.ranker.threshold, found.hits, found.confidence)
 
-    def confident(self, hits: list[Hit]) -> bool:
+    def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
+        """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
+        index = self.index.get()
+        named = frozenset(c.path for c in battlecards.mentioned(question, index.documents("battlecard")))
+        expanded = index.structure.vocabulary.expand(question)  # "CI" also finds "continuous integration"
+        return index, expanded, self.embedder.embed([expanded])[0], named
+
+    @staticmethod
+    def agreement(hits: list[Hit]) -> bool:
+        """The verdict without the ranker: both legs agree on a section, or the meaning match is strong."""
         agree = any(
             h.dense_rank and h.lexical_rank and max(h.dense_rank, h.lexical_rank) <= AGREE and h.score >= AGREE_FLOOR
             for h in hits
         )
-        return agree or any(h.score >= self.confidence for h in hits)
+        return agree or any(h.score >= CONFIDENCE for h in hits)
 
     def competitors(self) -> list[Document]:
         return self.index.get().documents("battlecard")
@@ -104,10 +114,12 @@ class KnowledgeBase:
             "anchor": c.anchor,
             "title": c.title,
             "heading_path": HEADING_SEP.join(c.heading_path),
-            "snippet": trim(c.text, SNIPPET_CHARS),
+            "snippet": hit.passage,
             "url": self.link(c),
             "score": round(hit.score, 4),
+            "features": hit.features,
         }
 
     def answer_dict(self, answer: Answer) -> dict:
-        return {"query": answer.query, "answered": answer.answered, "hits": [self.hit_dict(h) for h in answer.hits]}
+        confidence = None if answer.confidence is None else round(answer.confidence, 4)
+        return {"query": answer.query, "answered": answer.answered, "confidence": confidence, "hits": [self.hit_dict(h) for h in answer.hits]}

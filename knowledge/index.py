@@ -10,6 +10,7 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import faiss
 import numpy as np
 
 from knowledge.errors import IndexModelMismatch, IndexNotFound
-from knowledge.text import words
+from knowledge.text import STOPWORDS, words
+from knowledge.vocabulary import Vocabulary
 
 # One query is a single vector: FAISS's thread pool only adds contention with torch and the web
 # server (bench/scale.py under load: 48 ms with 2 threads against 0.56 ms with one, at 10k chunks).
@@ -28,14 +30,9 @@ BUILDS = "builds"
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
+STRUCTURE_FILE = "structure.npz"  # heading-path and title vectors (indexer/structure.py)
 HEADING_SEP = " › "
 
-# Words too common to help BM25 find a section; dropping them keeps OR-queries precise.
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my of on or our "
-    "should so that the their them they this to us vs was we what when where which who why will with "
-    "you your any there get got about".split()
-)
 
 
 @dataclass(frozen=True)
@@ -174,8 +171,50 @@ class Index:
         """Documents added, changed or removed by builds since `since` (ISO time): (path, change, when)."""
         return [tuple(r) for r in self._rows("SELECT path, change, at FROM changes WHERE at >= ? ORDER BY rowid", (since,))]
 
+    @cached_property
+    def structure(self) -> "Structure":
+        """Sections, their heading and title vectors, term frequencies, vocabulary (read once)."""
+        return Structure.load(self)
+
+    def section_text(self, section: int) -> str:
+        """A section's whole text: its chunks joined in reading order."""
+        s = self.structure
+        rows = self._rows("SELECT text FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id", (int(s.first[section]), int(s.last[section])))
+        return "\n\n".join(r[0] for r in rows)
+
+    def document_frequencies(self, words: list[str]) -> dict[str, int]:
+        """How many sections contain each of `words` (stemmed terms)."""
+        if not words:
+            return {}
+        marks = ",".join("?" * len(words))
+        return dict(self._rows(f"SELECT term, df FROM terms WHERE term IN ({marks})", list(words)))
+
     def close(self) -> None:
         self._db.close()
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the ranker reads about a build; see indexer/structure.py for how it is written."""
+
+    first: np.ndarray  # per section: its first and last chunk id
+    last: np.ndarray
+    of_chunk: np.ndarray  # per chunk: its section id
+    heading_vectors: np.ndarray  # per section: the heading path's vector
+    title_vectors: dict[str, np.ndarray]  # per document path: the title's vector
+    sections: int
+    vocabulary: Vocabulary
+
+    @classmethod
+    def load(cls, index: "Index") -> "Structure":
+        rows = index._rows("SELECT first_chunk, last_chunk FROM sections ORDER BY id")
+        first = np.array([r[0] for r in rows], dtype=np.int64)
+        last = np.array([r[1] for r in rows], dtype=np.int64)
+        of_chunk = np.repeat(np.arange(len(rows)), last - first + 1) if rows else np.zeros(0, dtype=np.int64)
+        arrays = np.load(index.dir / STRUCTURE_FILE)
+        paths = [r[0] for r in index._rows("SELECT path FROM titles ORDER BY id")]
+        vocabulary = Vocabulary(dict(index._rows("SELECT short, long FROM vocabulary")))
+        return cls(first, last, of_chunk, arrays["sections"], dict(zip(paths, arrays["titles"])), len(rows), vocabulary)
 
 
 class LiveIndex:

@@ -1,63 +1,130 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25) candidates fused by reciprocal rank."""
+"""Two-stage retrieval: a pool of dense (FAISS) and lexical (FTS5 BM25) chunks, ranked as sections.
+
+Stage one gathers the dense top POOL and the lexical top POOL chunks; the right section is in that
+union for ~99% of real questions. Stage two (rank.py) scores each *section* of the pool once, so the
+split parts of one long section never fill the results. The single-leg modes and "rrf" (plain
+reciprocal rank fusion) rank the same sections without the model: they are the peers it must beat.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from knowledge.index import Chunk, Index
+from knowledge.passage import best_passage
+from knowledge.rank import FEATURES, Candidate, Query, Ranker, features
 
-Mode = Literal["hybrid", "dense", "lexical"]
+Mode = Literal["hybrid", "rrf", "dense", "lexical"]
 
 RRF_K = 60  # the constant from Cormack et al.; damps the weight of the very first ranks
-POOL = 50  # candidates taken from each retriever before fusion
+POOL = 50  # candidates taken from each retriever
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; more text only slows the lexical query
+SNIPPET_CHARS = 600
 
 
 @dataclass(frozen=True)
 class Hit:
-    chunk: Chunk
-    score: float  # cosine similarity of the question to the chunk: comparable across queries
-    fused: float  # the ranking score (RRF), only comparable within one query
+    chunk: Chunk  # the section's best-matching chunk (its anchor links the section)
+    score: float  # cosine similarity of the question to that chunk: comparable across queries
+    fused: float  # the ranking score, only comparable within one query
     dense_rank: int | None = None  # 1-based rank in each retriever's list, None if it did not list it
     lexical_rank: int | None = None
+    passage: str = ""  # the part of the section that best matches the question
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Results:
+    hits: list[Hit]
+    confidence: float | None  # P(the first hit answers the question); None without the ranker
 
 
 def fuse(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion: each ranking adds weight / (k + rank) to the ids it lists."""
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights):
-        for rank, chunk_id in enumerate(ranking, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused
 
 
-def search(
-    index: Index,
-    query_vector: np.ndarray,
-    query: str,
-    k: int = 5,
-    mode: Mode = "hybrid",
-    boost: frozenset[str] = frozenset(),
-) -> list[Hit]:
-    """The `k` best chunks for `query`; `boost` names document paths the question points at."""
+def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, float]],
+                lexical: list[tuple[int, float]]) -> list[Candidate]:
+    """The pool's sections, each with its best chunk, best ranks and best BM25."""
+    of_chunk = index.structure.of_chunk
+    cosine = dict(dense)
+    cosine.update(index.similarity(query_vector, [i for i, _ in lexical if i not in cosine]))
+    pool: dict[int, Candidate] = {}
+    for chunk_id, cos in cosine.items():
+        section = int(of_chunk[chunk_id])
+        if section not in pool or cos > pool[section].dense:
+            pool[section] = Candidate(section, "", (), "", chunk_id, cos)  # ranks and BM25 come next
+    for rank, (chunk_id, _) in enumerate(dense, 1):
+        c = pool[int(of_chunk[chunk_id])]
+        c.dense_rank = min(c.dense_rank or rank, rank)
+    for rank, (chunk_id, bm25) in enumerate(lexical, 1):
+        c = pool[int(of_chunk[chunk_id])]
+        c.lexical_rank = min(c.lexical_rank or rank, rank)
+        c.bm25 = max(c.bm25, bm25)
+    return list(pool.values())
+
+
+def _fill(index: Index, candidates: list[Candidate]) -> dict[int, Chunk]:
+    """Load each candidate's best chunk, headings and whole section text."""
+    chunks = index.chunks([c.chunk for c in candidates])
+    for c in candidates:
+        chunk = chunks[c.chunk]
+        c.path, c.headings, c.text = chunk.path, chunk.heading_path, index.section_text(c.section)
+    return chunks
+
+
+def _order(mode: Mode, candidates: list[Candidate]) -> list[float]:
+    """A ranking score per candidate for the modes without the ranker."""
+    if mode == "dense":
+        return [c.dense if c.dense_rank else -1.0 for c in candidates]
+    if mode == "lexical":
+        return [c.bm25 if c.lexical_rank else -1.0 for c in candidates]
+    return [sum(1.0 / (RRF_K + r) for r in (c.dense_rank, c.lexical_rank) if r) for c in candidates]
+
+
+@dataclass(frozen=True)
+class Pool:
+    candidates: list[Candidate]
+    rows: np.ndarray  # FEATURES per candidate
+    query: Query
+    chunks: dict[int, Chunk]
+
+
+def pool(index: Index, query_vector: np.ndarray, query: str, mode: Mode = "hybrid",
+         named: frozenset[str] = frozenset()) -> Pool:
+    """Stage one: the sections of the dense and lexical top POOL chunks, with their features."""
     query = query[:MAX_QUERY_CHARS]
     dense = index.dense(query_vector, POOL) if mode != "lexical" else []
     lexical = index.lexical(query, POOL) if mode != "dense" else []
-    rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
-    fused = fuse(rankings, [1.0, 1.0])
-    if boost:
-        chunks = index.chunks(list(fused))
-        for chunk_id, chunk in chunks.items():
-            if chunk.path in boost:
-                fused[chunk_id] += 1.0 / RRF_K
-    best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-    chunks = index.chunks(best)
-    cosine = dict(dense)
-    cosine.update(index.similarity(query_vector, [i for i in best if i not in cosine]))
-    dense_rank = {i: n for n, i in enumerate(rankings[0], 1)}
-    lexical_rank = {i: n for n, i in enumerate(rankings[1], 1)}
-    return [
-        Hit(chunks[i], cosine[i], fused[i], dense_rank.get(i), lexical_rank.get(i)) for i in best if i in chunks
-    ]
+    candidates = _candidates(index, query_vector, dense, lexical)
+    chunks = _fill(index, candidates)
+    prepared = Query.prepare(index, query, query_vector)
+    return Pool(candidates, features(index, prepared, candidates, named), prepared, chunks)
+
+
+def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode: Mode = "hybrid",
+           named: frozenset[str] = frozenset(), ranker: Ranker | None = None) -> Results:
+    """The `k` best sections for `query`; `named` holds paths of battlecards the question names."""
+    found = pool(index, query_vector, query, mode, named)
+    candidates, rows, prepared, chunks = found.candidates, found.rows, found.query, found.chunks
+    if not candidates:
+        return Results([], None)
+    use_ranker = mode == "hybrid" and ranker is not None
+    scores = ranker.scores(rows) if use_ranker else np.array(_order(mode, candidates))
+    order = np.argsort(-scores, kind="stable")
+    confidence = ranker.probability(ranker.verdict_row(rows, scores, order, prepared)) if use_ranker else None
+    hits = []
+    for i in order[:k]:
+        c = candidates[i]
+        hits.append(Hit(
+            chunks[c.chunk], c.dense, float(scores[i]), c.dense_rank, c.lexical_rank,
+            best_passage(c.text, prepared.idf, SNIPPET_CHARS), dict(zip(FEATURES, rows[i].round(4).tolist())),
+        ))
+    return Results(hits, confidence)

@@ -35,3 +35,25 @@ def trim(text: str, limit: int, ellipsis: str = "…") -> str:
 def words(text: str) -> list[str]:
     """Lowercase word tokens (letters and digits), the unit both search and matching work on."""
     return re.findall(r"[^\W_]+", text.lower())
+
+
+# Words too common to tell sections apart; dropping them keeps lexical matching precise.
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its me my of on or our "
+    "should so that the their them they this to us vs was we what when where which who why will with "
+    "you your any there get got about".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light plural fold ('policies' -> 'policy', 'deals' -> 'deal'): enough to match a question's form."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """The meaningful, stemmed words of `text`, in order (repeats kept): what lexical features count."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]

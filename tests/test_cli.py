@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
+from knowledge.rank import FEATURES
 from tests.conftest import write
 
 
@@ -26,9 +27,11 @@ def test_ask_json_has_the_documented_shape(run):
     result = run("ask", "who approves a 30% discount", "--json")
     assert result.exit_code == 0
     body = json.loads(result.output)
-    assert set(body) == {"query", "answered", "hits"} and body["answered"] is True
-    assert set(body["hits"][0]) == {"path", "anchor", "title", "heading_path", "snippet", "url", "score"}
+    assert set(body) == {"query", "answered", "confidence", "hits"} and body["answered"] is True
+    assert 0 <= body["confidence"] <= 1
+    assert set(body["hits"][0]) == {"path", "anchor", "title", "heading_path", "snippet", "url", "score", "features"}
     assert body["hits"][0]["path"] == "playbooks/pricing-and-discounting.md"
+    assert set(body["hits"][0]["features"]) == set(FEATURES)
 
 
 def test_ask_reads_questions_from_stdin_one_json_per_line(run):

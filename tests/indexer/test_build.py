@@ -62,7 +62,7 @@ def test_first_build_embeds_every_chunk_and_writes_all_stores(source, tmp_path, 
     report = build(source, root, counting)
     assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"]
     assert (report.chunks, report.embedded, report.reused) == (4, 4, 0)
-    assert len(counting.texts) == 4
+    assert len(counting.texts) == 4 + 4 + 2  # the chunks, their 4 heading paths, the 2 titles (for the ranker)
     assert chunk_rows(root) == [
         ("playbooks/pricing.md", "Discount bands"),
         ("playbooks/pricing.md", "Multi-year deals"),

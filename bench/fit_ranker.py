@@ -1,0 +1,169 @@
+"""Fit the section ranker and the answered/gap verdict on the *fit* half of the question sets.
+
+    PYTHONPATH=. .venv/bin/python -m bench.fit_ranker            # writes knowledge/ranker.json
+
+Ranking: pairwise logistic regression (RankNet-style, linear): for every fit question, each right
+section in the pool against each wrong one; its coefficients score sections. Verdict: logistic
+regression of "the question is answerable" on the best section's features; the threshold is the one
+with the best gap-detection F1 on cross-validated probabilities of the fit half. Only fit halves
+are read (bench/evaluate.py: split_of); the report halves and the aws set are never seen here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, cross_val_predict
+
+from bench.evaluate import FIT_SETS, OUT, SETS, load, norm, split_of
+from indexer.build import build
+from knowledge.answer import KnowledgeBase
+from knowledge.embedder import SentenceTransformerEmbedder
+from knowledge.index import LiveIndex
+from knowledge.rank import FEATURES, VERDICT_EXTRA, WEIGHTS_FILE, Ranker
+from knowledge.search import pool
+
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+@dataclass
+class Example:
+    set: str
+    rows: np.ndarray  # FEATURES per candidate section
+    relevant: np.ndarray  # bool per candidate
+    answerable: bool
+    unknown: float
+
+
+def examples(embedder, sets: list[str]) -> list[Example]:
+    out = []
+    for name in sets:
+        source, qfile = SETS[name]
+        root = OUT / f"index-{name}"
+        build(source, root, embedder)
+        kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+        for q in load(qfile):
+            if split_of(q["question"]) != "fit":
+                continue
+            index, expanded, vector, named = kb.prepare(q["question"])
+            found = pool(index, vector, expanded, "hybrid", named)
+            wanted = {(r["path"], norm(r["heading"])) for r in q["relevant"]}
+            relevant = np.array([(c.path, norm(c.headings[-1])) in wanted for c in found.candidates], dtype=bool)
+            out.append(Example(name, found.rows, relevant, bool(q["relevant"]), found.query.unknown))
+    return out
+
+
+def pairs(data: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature differences right-minus-wrong (label 1) and wrong-minus-right (label 0), grouped by question."""
+    xs, ys, groups = [], [], []
+    for g, ex in enumerate(data):
+        right, wrong = ex.rows[ex.relevant], ex.rows[~ex.relevant]
+        if not len(right) or not len(wrong):
+            continue
+        diff = (right[:, None, :] - wrong[None, :, :]).reshape(-1, len(FEATURES))
+        xs += [diff, -diff]
+        ys += [np.ones(len(diff)), np.zeros(len(diff))]
+        groups += [np.full(2 * len(diff), g)]
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
+
+
+def rank_weights(x: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, fit_intercept=False, max_iter=5000).fit(x / scale, y)
+    return model.coef_[0] / scale
+
+
+def mrr(data: list[Example], weights: np.ndarray) -> float:
+    total = 0.0
+    for ex in data:
+        if ex.answerable and ex.relevant.any():
+            order = np.argsort(-(ex.rows @ weights), kind="stable")
+            rank = 1 + int(np.flatnonzero(ex.relevant[order])[0])
+            total += 1 / rank if rank <= 10 else 0.0
+    return total / sum(ex.answerable for ex in data)
+
+
+def choose_c(data: list[Example]) -> float:
+    """The regularisation with the best MRR@10 on held-out folds of the fit questions."""
+    folds = GroupKFold(n_splits=5)
+    best = None
+    for c in C_GRID:
+        scores = []
+        for train, test in folds.split(data, groups=range(len(data))):
+            x, y, _ = pairs([data[i] for i in train])
+            scores.append(mrr([data[i] for i in test], rank_weights(x, y, c)))
+        mean = float(np.mean(scores))
+        print(f"  C={c}: cross-validated MRR@10 {mean:.3f}")
+        if best is None or mean > best[0]:
+            best = (mean, c)
+    return best[1]
+
+
+def verdict_rows(data: list[Example], ranker: Ranker) -> np.ndarray:
+    rows = []
+    for ex in data:
+        scores = ranker.scores(ex.rows)
+        order = np.argsort(-scores, kind="stable")
+        rows.append(np.concatenate([ex.rows[order[0]], [scores[order[0]], scores[order[0]] - scores[order[1]] if len(order) > 1 else 1.0, ex.unknown]]))
+    return np.array(rows)
+
+
+def best_threshold(probability: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
+    """The threshold with the best F1 at finding the unanswerable questions (a gap: probability < t)."""
+    best = (0.0, 0.5)
+    for t in np.arange(0.05, 0.96, 0.01):
+        flagged, truth = probability < t, ~answerable
+        tp = int((flagged & truth).sum())
+        p = tp / flagged.sum() if flagged.sum() else 0.0
+        r = tp / truth.sum() if truth.sum() else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        if f1 > best[0]:
+            best = (f1, round(float(t), 2))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default=",".join(FIT_SETS))
+    args = parser.parse_args()
+    sets = args.sets.split(",")
+    assert "aws" not in sets, "aws is a report-only set"
+    embedder = SentenceTransformerEmbedder()
+    data = examples(embedder, sets)
+    print(f"{len(data)} fit questions ({sum(e.answerable for e in data)} answerable) from {', '.join(sets)}")
+    c = choose_c([e for e in data if e.answerable])
+    x, y, _ = pairs(data)
+    weights = rank_weights(x, y, c)
+    ranker = Ranker(weights, np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5)
+    vx = verdict_rows(data, ranker)
+    vy = np.array([e.answerable for e in data])
+    mean, scale = vx.mean(axis=0), vx.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    cv = cross_val_predict(model, (vx - mean) / scale, vy, cv=GroupKFold(n_splits=5), groups=range(len(vy)), method="predict_proba")[:, 1]
+    f1, threshold = best_threshold(cv, vy)
+    model.fit((vx - mean) / scale, vy)
+    verdict_weights = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - (model.coef_[0] * mean / scale).sum())
+    print(f"rank: C={c}; fit-half MRR@10 {mrr([e for e in data if e.answerable], weights):.3f}")
+    print(f"verdict: threshold {threshold} (cross-validated gap F1 on the fit half {f1:.3f})")
+    WEIGHTS_FILE.write_text(json.dumps({
+        "features": list(FEATURES),
+        "rank": {"weights": [round(float(w), 6) for w in weights], "C": c},
+        "verdict": {"features": list(FEATURES + VERDICT_EXTRA), "weights": [round(float(w), 6) for w in verdict_weights],
+                    "bias": round(bias, 6), "threshold": threshold},
+        "fitted_on": {"sets": sets, "half": "fit", "questions": len(data), "date": date.today().isoformat(),
+                      "by": "bench/fit_ranker.py"},
+    }, indent=1) + "\n")
+    for name, w in sorted(zip(FEATURES, weights), key=lambda p: -abs(p[1])):
+        print(f"  {name:18s} {w:+.3f}")
+    print(f"wrote {WEIGHTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()

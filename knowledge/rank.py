@@ -1,0 +1,162 @@
+"""The second stage: rank the pool's *sections* with features the structure gives for free.
+
+The first stage (search.py) gathers dense top-N and lexical top-N chunks. Here each section in that
+pool becomes one candidate, described by named features: the question against the title, the heading
+path and the body separately (by meaning and by words), coverage, proximity, how much of the document
+is relevant, length. A linear model scores them; a logistic model of the best candidate's features
+says whether it answers the question. Both models' weights are data (ranker.json), fitted by
+bench/fit_ranker.py on the fit half of the question sets, never at run time.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.index import Index
+from knowledge.text import terms, words
+
+WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
+
+FEATURES = (
+    "dense",             # best cosine of the question to one of the section's chunks
+    "heading_dense",     # cosine to the section's heading path (title › ... › heading)
+    "title_dense",       # cosine to the document's title
+    "bm25",              # best BM25 of the section's chunks, over the query's best
+    "dense_rr",          # 1 / log2(1 + rank) in the dense list (0 when absent)
+    "lexical_rr",        # the same in the lexical list
+    "heading_cov",       # IDF-weighted share of the question's terms in the section's headings
+    "last_heading_cov",  # ... in its own (deepest) heading
+    "title_cov",         # ... in the document title and file path
+    "body_cov",          # ... in the body text
+    "coverage",          # ... anywhere in the section
+    "proximity",         # share of the question's adjacent term pairs found adjacent in the section
+    "doc_dense",         # mean of the document's best three chunk cosines in the pool
+    "doc_hits",          # log(1 + sections of the same document in the pool)
+    "length",            # log(1 + characters in the section)
+    "named",             # the section is in the battlecard of a competitor the question names
+)
+# Question-level signals the verdict adds to the best candidate's features.
+VERDICT_EXTRA = ("score", "margin", "unknown_terms")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question prepared once: its vector, its stemmed terms, their IDF weights, adjacent pairs."""
+
+    text: str
+    vector: np.ndarray
+    terms: tuple[str, ...]
+    idf: dict[str, float]
+    pairs: frozenset[tuple[str, str]]
+    unknown: float  # IDF-weighted share of terms no section contains (typos, or a topic the KB lacks)
+
+    @classmethod
+    def prepare(cls, index: Index, text: str, vector: np.ndarray) -> "Query":
+        sequence = terms(text)
+        unique = tuple(dict.fromkeys(sequence))
+        df = index.document_frequencies(list(unique))
+        n = max(index.structure.sections, 1)
+        idf = {t: math.log(1 + n / df.get(t, 1)) for t in unique}
+        total = sum(idf.values()) or 1.0
+        unknown = sum(w for t, w in idf.items() if t not in df) / total
+        return cls(text, vector, unique, idf, frozenset(zip(sequence, sequence[1:])), unknown)
+
+    def cover(self, present: set[str]) -> float:
+        total = sum(self.idf.values())
+        return sum(w for t, w in self.idf.items() if t in present) / total if total else 0.0
+
+
+@dataclass
+class Candidate:
+    section: int
+    path: str
+    headings: tuple[str, ...]  # title first
+    text: str
+    chunk: int  # the section's chunk that matched best
+    dense: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    bm25: float = 0.0
+
+
+def _rr(rank: int | None) -> float:
+    return 1.0 / math.log2(1 + rank) if rank else 0.0
+
+
+def features(index: Index, query: Query, candidates: list[Candidate], named: frozenset[str]) -> np.ndarray:
+    """One row of FEATURES per candidate."""
+    structure = index.structure
+    best_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
+    by_doc: dict[str, list[float]] = {}
+    for c in candidates:
+        by_doc.setdefault(c.path, []).append(c.dense)
+    rows = []
+    for c in candidates:
+        body = terms(c.text)
+        headings = terms(" ".join(c.headings[1:]))
+        title = set(terms(c.headings[0] + " " + " ".join(words(c.path))))
+        everything = set(body) | set(headings) | title
+        sequence = headings + body
+        title_vector = structure.title_vectors.get(c.path)
+        doc_scores = sorted(by_doc[c.path], reverse=True)[:3]
+        rows.append((
+            c.dense,
+            float(structure.heading_vectors[c.section] @ query.vector),
+            float(title_vector @ query.vector) if title_vector is not None else 0.0,
+            c.bm25 / best_bm25,
+            _rr(c.dense_rank),
+            _rr(c.lexical_rank),
+            query.cover(set(headings)),
+            query.cover(set(terms(c.headings[-1])) if len(c.headings) > 1 else set()),
+            query.cover(title),
+            query.cover(set(body)),
+            query.cover(everything),
+            len(query.pairs & set(zip(sequence, sequence[1:]))) / len(query.pairs) if query.pairs else 0.0,
+            sum(doc_scores) / len(doc_scores),
+            math.log1p(len(by_doc[c.path])),
+            math.log1p(len(c.text)),
+            float(c.path in named),
+        ))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """Linear section scores and a logistic verdict, with weights read from ranker.json."""
+
+    weights: np.ndarray
+    verdict_weights: np.ndarray
+    verdict_bias: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> "Ranker":
+        data = json.loads(Path(path).read_text())
+        if tuple(data["features"]) != FEATURES or tuple(data["verdict"]["features"]) != FEATURES + VERDICT_EXTRA:
+            raise ValueError(f"{path} was fitted for other features; refit it with bench/fit_ranker.py")
+        return cls(
+            np.array(data["rank"]["weights"], dtype=np.float64),
+            np.array(data["verdict"]["weights"], dtype=np.float64),
+            float(data["verdict"]["bias"]),
+            float(data["verdict"]["threshold"]),
+        )
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return rows @ self.weights if len(rows) else np.zeros(0)
+
+    @staticmethod
+    def verdict_row(rows: np.ndarray, scores: np.ndarray, order: np.ndarray, query: Query) -> np.ndarray:
+        """The best candidate's features, its score, its lead over the second, and the unknown terms."""
+        top = order[0]
+        margin = scores[top] - scores[order[1]] if len(order) > 1 else 1.0
+        return np.concatenate([rows[top], [scores[top], margin, query.unknown]])
+
+    def probability(self, verdict_row: np.ndarray) -> float:
+        """How likely the best candidate answers the question (logistic, calibrated on the fit half)."""
+        z = float(verdict_row @ self.verdict_weights + self.verdict_bias)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+

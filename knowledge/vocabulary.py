@@ -1,0 +1,78 @@
+"""Vocabulary mined from the knowledge base itself: acronyms with their expansions, competitor aliases.
+
+Reps write "CI", "POV", "CSM"; the handbook spells them out once, as "Continuous Integration (CI)" or
+"CSM (Customer Success Manager)". Mining those pairs from the text, instead of a hand-kept list per
+corpus, lets a question match a section that uses the other form, on both retrieval legs.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable
+
+from knowledge.text import words
+
+# "Long Form (LF)" / "Long Form (LFs)": the short form is 2-8 capitals (digits and '&' allowed inside).
+_LONG_THEN_SHORT = re.compile(r"((?:[\w&'-]+[ \t]+){0,9}[\w&'-]+)[ \t]*\(([A-Z][A-Za-z0-9&]{1,7}?)s?\)")
+# "LF (long form)"
+_SHORT_THEN_LONG = re.compile(r"\b([A-Z][A-Z0-9&]{1,7})s?[ \t]*\(([A-Za-z][\w&' -]{3,80}?)\)")
+_MINOR = frozenset("of and the for to in on a an &".split())
+
+
+def _initials_match(short: str, long_words: list[str]) -> bool:
+    letters = [c for c in short.lower() if c.isalnum()]
+    for skip_minor in (False, True):
+        kept = [w for w in long_words if not (skip_minor and w in _MINOR)]
+        if len(kept) == len(letters) and all(w[0] == c for w, c in zip(kept, letters)):
+            return True
+    return False
+
+
+def _expansion(short: str, before: str) -> str | None:
+    """The shortest run of words just before '(SHORT)' whose initials spell SHORT."""
+    tokens = [w for w in re.split(r"[\s\-/]+", before.lower()) if w]
+    for start in range(len(tokens) - 1, -1, -1):
+        tail = tokens[start:]
+        if _initials_match(short, tail):
+            return " ".join(tail)
+    return None
+
+
+def mine_acronyms(texts: Iterable[str]) -> dict[str, str]:
+    """{acronym: expansion}, lower case, from 'Long Form (LF)' and 'LF (long form)' in `texts`."""
+    seen: dict[str, Counter] = {}
+    for text in texts:
+        for m in _LONG_THEN_SHORT.finditer(text):
+            short = m.group(2)
+            if sum(c.isupper() for c in short) < 2:
+                continue
+            long = _expansion(short, m.group(1))
+            if long:
+                seen.setdefault(short.lower(), Counter())[long] += 1
+        for m in _SHORT_THEN_LONG.finditer(text):
+            short, long = m.group(1), " ".join(re.split(r"[\s\-/]+", m.group(2).lower().strip()))
+            if _initials_match(short, long.split()):
+                seen.setdefault(short.lower(), Counter())[long] += 1
+    return {short: counts.most_common(1)[0][0] for short, counts in sorted(seen.items())}
+
+
+class Vocabulary:
+    """Expands a question with the other form of each acronym, and competitor aliases to their name."""
+
+    def __init__(self, acronyms: dict[str, str], aliases: dict[str, str] | None = None):
+        self.pairs = {**{k: v for k, v in acronyms.items() if k not in _MINOR}, **(aliases or {})}
+        self._long = {v: k for k, v in acronyms.items()}
+
+    def expansions(self, question: str) -> list[str]:
+        """The forms a question does not spell out itself: 'ci' -> 'continuous integration', and back."""
+        tokens = words(question)
+        present = set(tokens)
+        joined = f" {' '.join(tokens)} "
+        found = [self.pairs[t] for t in dict.fromkeys(tokens) if t in self.pairs]
+        found += [short for long, short in self._long.items() if f" {long} " in joined and short not in present]
+        return [f for f in dict.fromkeys(found) if f" {f} " not in joined]
+
+    def expand(self, question: str) -> str:
+        """The question with its expansions appended, for both the lexical and the dense leg."""
+        extra = self.expansions(question)
+        return f"{question} ({'; '.join(extra)})" if extra else question
