@@ -40,7 +40,7 @@ def actions(*elements: dict, block_id: str | None = None) -> dict:
 
 def _reviewed(chunk: Chunk) -> str:
     who = escape(chunk.owner) if chunk.owner else "no owner"
-    return f"Owner: {who} · Last reviewed: {chunk.last_reviewed or 'never'}"
+    return f"Owner: {who} · Last reviewed: {escape(chunk.last_reviewed or 'never')}"
 
 
 def hit_blocks(kb: KnowledgeBase, chunk: Chunk, snippet_chars: int = SNIPPET_CHARS) -> list[dict]:
@@ -105,6 +105,11 @@ def battlecard_blocks(kb: KnowledgeBase, card: Battlecard, *, shareable: bool = 
     if shareable:
         tail.append(actions(button("Share in channel", "share_battlecard", doc.path, style="primary")))
     return (blocks + tail)[:MAX_BLOCKS]
+
+
+def battlecard_text(card: Battlecard) -> str:
+    """The notification/fallback text of a battlecard message: Slack reads it as mrkdwn, so escaped."""
+    return escape(trim(card.document.title, 150))
 
 
 def competitor_blocks(cards: list[Document], asked: str = "") -> list[dict]:

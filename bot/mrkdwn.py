@@ -16,11 +16,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# In a link's URL: < > | would end it early (and could smuggle in <!channel>), a space splits it;
+# & stays a & for Slack as &amp;, the way Slack itself writes URLs in message text.
+_URL_CHARS = str.maketrans({"<": "%3C", ">": "%3E", "|": "%7C", " ": "%20", "&": "&amp;"})
+
+
 def link(url: str, label: str) -> str:
     """A mrkdwn link when `url` is absolute, else the label alone (Slack cannot open relative paths)."""
     label = escape(label).replace("|", "¦")
     if url.startswith(("https://", "http://")):
-        return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label}>"
+        return f"<{url.translate(_URL_CHARS)}|{label}>"
     return label
 
 
