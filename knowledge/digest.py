@@ -145,14 +145,19 @@ def stale_documents(docs: Iterable[Document], today: date, stale_days: int) -> l
 
 
 def figures(state: StateDB, since: datetime, until: datetime) -> Figures:
-    """The counts of the questions asked in [since, until)."""
+    """The counts of the questions asked in [since, until), and of everyone's ratings of their answers."""
+    period = (iso(since), iso(until))
     row = state.db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'answered'), 0), COALESCE(SUM(status = 'gap'), 0), "
-        "COALESCE(SUM(feedback = 'helpful'), 0), COALESCE(SUM(feedback = 'not_helpful'), 0) "
+        "SELECT COUNT(*), COALESCE(SUM(status = 'answered'), 0), COALESCE(SUM(status = 'gap'), 0) "
         "FROM questions WHERE asked_at >= ? AND asked_at < ?",
-        (iso(since), iso(until)),
+        period,
     ).fetchone()
-    return Figures(*row)
+    ratings = dict(state.db.execute(
+        "SELECT f.rating, COUNT(*) FROM feedback f JOIN questions q ON q.id = f.question_id "
+        "WHERE q.asked_at >= ? AND q.asked_at < ? GROUP BY f.rating",
+        period,
+    ).fetchall())
+    return Figures(*row, helpful=ratings.get("helpful", 0), not_helpful=ratings.get("not_helpful", 0))
 
 
 def top_documents(state: StateDB, docs: dict[str, Document], since: datetime, until: datetime) -> list[DocumentCount]:

@@ -161,8 +161,11 @@ class Gaps:
         return f"{answer.hits[0].chunk.path}#{answer.hits[0].chunk.anchor}"
 
     def _rejected(self, gap_id: int) -> set[str]:
-        """Sections reps already rated 👎 for this gap: finding them again is no answer."""
-        rows = self.db.execute("SELECT hits FROM questions WHERE gap_id = ? AND feedback = 'not_helpful'", (gap_id,))
+        """Sections someone rated 👎 (their latest click) for this gap: finding them again is no answer."""
+        rows = self.db.execute(
+            "SELECT hits FROM questions WHERE gap_id = ? AND id IN (SELECT question_id FROM feedback WHERE rating = 'not_helpful')",
+            (gap_id,),
+        )
         tops = [json.loads(r[0] or "[]")[:1] for r in rows]
         return {f"{h[0]['path']}#{h[0]['anchor']}" for h in tops if h}
 

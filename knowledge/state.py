@@ -1,4 +1,4 @@
-"""The state DB: what users did (questions, feedback, processed Slack event ids). Never rebuilt.
+"""The state DB: what users did (questions, everyone's feedback, processed Slack event ids). Never rebuilt.
 
 SQLite in WAL mode, one connection per thread; schema changes are numbered migrations.
 """
@@ -62,7 +62,26 @@ MIGRATIONS = [
     CREATE TABLE digests (period TEXT NOT NULL, channel TEXT NOT NULL, posted_at TEXT NOT NULL, PRIMARY KEY (period, channel));
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)
     """,
+    # Ratings per person: anyone in a channel may rate a thread answer, and one person's click must not
+    # overwrite another's (the asker's above all). questions.feedback held one rating a question, its
+    # clicker unknown: it is carried over as the asker's and no longer written.
+    """
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL REFERENCES questions(id),
+        user_id TEXT NOT NULL,              -- who clicked, '' when unknown (a question asked outside Slack)
+        rating TEXT NOT NULL,               -- helpful | not_helpful, their latest click
+        rated_at TEXT NOT NULL,
+        PRIMARY KEY (question_id, user_id)
+    );
+    INSERT INTO feedback (question_id, user_id, rating, rated_at)
+        SELECT id, COALESCE(user_id, ''), feedback, COALESCE(feedback_at, asked_at) FROM questions WHERE feedback IS NOT NULL
+    """,
 ]
+# A question with the asker's own rating (the `feedback` field), whoever else rated it.
+SELECT_QUESTIONS = (
+    "SELECT q.*, f.rating AS own_rating FROM questions q "
+    "LEFT JOIN feedback f ON f.question_id = q.id AND f.user_id = COALESCE(q.user_id, '')"
+)
 
 
 def now() -> str:
@@ -82,7 +101,7 @@ class Question:
     answered: bool | None
     top_score: float | None
     hits: list[dict]
-    feedback: str | None
+    feedback: str | None  # the asker's own rating; others' are in StateDB.ratings()
     gap_id: int | None = None
 
 
@@ -156,18 +175,35 @@ class StateDB:
         """Set a status that is not an answer: `gap` (e.g. no battlecard found) or `error`."""
         self.db.execute("UPDATE questions SET status = ?, error = ? WHERE id = ?", (status, error, question_id))
 
-    def record_feedback(self, question_id: int, helpful: bool) -> None:
-        self.db.execute(
-            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
-            ("helpful" if helpful else "not_helpful", now(), question_id),
+    def record_feedback(self, question_id: int, helpful: bool, user_id: str | None = None) -> bool:
+        """Store `user_id`'s rating of an answer, replacing their earlier one; None rates as the asker.
+
+        Returns False when there is no such question (nothing is stored).
+        """
+        cur = self.db.execute(
+            "INSERT INTO feedback (question_id, user_id, rating, rated_at) "
+            "SELECT id, COALESCE(?, user_id, ''), ?, ? FROM questions WHERE id = ? "
+            "ON CONFLICT (question_id, user_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
+            (user_id, "helpful" if helpful else "not_helpful", now(), question_id),
         )
+        return cur.rowcount > 0
+
+    def ratings(self, question_id: int) -> dict[str, str]:
+        """Everyone's latest rating of one answer: {user id: 'helpful' | 'not_helpful'}."""
+        rows = self.db.execute("SELECT user_id, rating FROM feedback WHERE question_id = ? ORDER BY rated_at", (question_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def feedback_counts(self, question_id: int) -> tuple[int, int]:
+        """(helpful, not helpful) people for one answer, as its buttons show them."""
+        counts = dict(self.db.execute("SELECT rating, COUNT(*) FROM feedback WHERE question_id = ? GROUP BY rating", (question_id,)).fetchall())
+        return counts.get("helpful", 0), counts.get("not_helpful", 0)
 
     def question(self, question_id: int) -> Question | None:
-        row = self.db.execute("SELECT * FROM questions WHERE id = ?", (question_id,)).fetchone()
+        row = self.db.execute(f"{SELECT_QUESTIONS} WHERE q.id = ?", (question_id,)).fetchone()
         return _question(row) if row else None
 
     def questions(self) -> list[Question]:
-        return [_question(r) for r in self.db.execute("SELECT * FROM questions ORDER BY id")]
+        return [_question(r) for r in self.db.execute(f"{SELECT_QUESTIONS} ORDER BY q.id")]
 
     def forget_old_questions(self, days: int) -> int:
         """Delete question texts older than `days`; the rows (and so the counts) stay."""
@@ -201,5 +237,5 @@ def _question(row: sqlite3.Row) -> Question:
     return Question(
         row["id"], row["asked_at"], row["user_id"], row["channel_id"], row["thread_ts"], row["surface"],
         row["question"], row["status"], None if row["answered"] is None else bool(row["answered"]),
-        row["top_score"], json.loads(row["hits"] or "[]"), row["feedback"], row["gap_id"],
+        row["top_score"], json.loads(row["hits"] or "[]"), row["own_rating"], row["gap_id"],
     )
