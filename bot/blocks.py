@@ -9,6 +9,7 @@ from knowledge.text import trim
 MAX_BLOCKS = 50
 SNIPPET_CHARS = 700
 QUESTION_ECHO_CHARS = 300
+ANSWER_ACTIONS = "answer_actions"  # the block_id of an answer's 👍/👎/Share row, found again on a click
 KEY_SECTIONS = ("why we win", "landmines", "objection", "talk track")  # what a rep needs mid-deal
 GAP_TEXT = (
     "I couldn't find a confident answer to that in the knowledge base. Here are the closest matches; "
@@ -52,14 +53,30 @@ def hit_blocks(kb: KnowledgeBase, chunk: Chunk, snippet_chars: int = SNIPPET_CHA
     return [section(f"{heading}\n{body}"), context(_reviewed(chunk))]
 
 
-def feedback_row(question_id: int, shareable: bool) -> dict:
+def _counted(label: str, people: int) -> str:
+    return f"{label} · {people}" if people else label
+
+
+def feedback_row(question_id: int, shareable: bool, counts: tuple[int, int] = (0, 0)) -> dict:
+    """👍 / 👎 (with how many people clicked each, once anyone has), and Share for a private answer."""
+    helpful, not_helpful = counts
     row = [
-        button("👍 Helpful", "feedback_helpful", str(question_id)),
-        button("👎 Not helpful", "feedback_not_helpful", str(question_id)),
+        button(_counted("👍 Helpful", helpful), "feedback_helpful", str(question_id)),
+        button(_counted("👎 Not helpful", not_helpful), "feedback_not_helpful", str(question_id)),
     ]
     if shareable:
         row.append(button("Share in channel", "share_answer", str(question_id), style="primary"))
-    return actions(*row, block_id="answer_actions")
+    return actions(*row, block_id=ANSWER_ACTIONS)
+
+
+def with_feedback_counts(blocks: list[dict], question_id: int, counts: tuple[int, int]) -> list[dict]:
+    """A posted answer's blocks as they were, its buttons kept for everyone, now showing the counts."""
+    def updated(block: dict) -> dict:
+        if block.get("block_id") != ANSWER_ACTIONS:
+            return block
+        shareable = any(e.get("action_id") == "share_answer" for e in block.get("elements", []))
+        return feedback_row(question_id, shareable, counts)
+    return [updated(b) for b in blocks]
 
 
 def answer_blocks(
