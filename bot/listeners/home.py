@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from slack_bolt import App
 
@@ -13,11 +14,7 @@ DASHBOARD_DAYS = 7
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    def on_home(event, client):
-        if event.get("tab", "home") != "home":
-            return
-        user = event["user"]
+    def publish(user: str) -> None:
         competitors = deps.kb.competitors()
         if user in deps.coordinators:
             # Periods are half-open at second precision: end just after this second to count it.
@@ -26,4 +23,9 @@ def register(app: App, deps: Deps) -> None:
             view = coordinator_home(digest, deps.kb, competitors)
         else:
             view = rep_home(competitors)
-        client.views_publish(user_id=user, view=view)
+        app.client.views_publish(user_id=user, view=view)
+
+    @app.event("app_home_opened")
+    def on_home(event):
+        if event.get("tab", "home") == "home" and event.get("user"):
+            deps.work.later(partial(publish, event["user"]))  # a full backlog: the tab shows its last view

@@ -2,56 +2,77 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
+from typing import Callable
 
 from slack_bolt import App
 
 from bot.app import Deps
 from bot.blocks import APOLOGY, answer_blocks, answer_text
 from bot.mrkdwn import strip_mentions
+from bot.work import SWAMPED
 from knowledge.answer import Answer
 
 log = logging.getLogger("bot.questions")
 HOW_TO_ASK = "Ask me anything about our playbooks, products or competitors, e.g. `/ask how do we handle the price objection vs acme`."
+NOT_SEARCHED = "not searched: the work backlog was full"
 
 
-def ask(deps: Deps, question: str, surface: str, user: str | None, channel: str | None, thread_ts: str | None = None) -> tuple[int, Answer]:
-    """Store the question first, then answer it; on failure the stored question is marked as an error."""
-    qid = deps.state.record_question(question, surface, user, channel, thread_ts)
+def answer(deps: Deps, qid: int, question: str) -> Answer:
+    """Search for a stored question and record the result; on failure it is marked as an error."""
     try:
-        answer = deps.kb.ask(question)
+        found = deps.kb.ask(question)
     except Exception as exc:
         deps.state.record_outcome(qid, "error", f"{type(exc).__name__}: {exc}")
         raise
-    deps.state.record_answer(qid, answer)
-    if not answer.answered:
+    deps.state.record_answer(qid, found)
+    if not found.answered:
         deps.gaps.add(qid)
-    return qid, answer
+    return found
+
+
+def answer_with(deps: Deps, qid: int, question: str, send: Callable[..., object], surface: str, **blocks_kw) -> None:
+    """The slow part, after the ack: search, then `send` the answer, or an apology if anything failed."""
+    try:
+        found = answer(deps, qid, question)
+        send(text=answer_text(found), blocks=answer_blocks(deps.kb, found, qid, **blocks_kw))
+    except Exception:
+        log.exception("Answering a %s failed", surface)
+        send(text=APOLOGY)
+
+
+def later(deps: Deps, qid: int, question: str, send: Callable[..., object], surface: str, tell_busy: bool = True, **blocks_kw) -> bool:
+    """Queue the answer; when the backlog is full, keep the question (marked) and say so politely."""
+    busy = partial(send, text=SWAMPED) if tell_busy else None
+    if deps.work.later(partial(answer_with, deps, qid, question, send, surface, **blocks_kw), busy):
+        return True
+    deps.state.record_outcome(qid, "error", NOT_SEARCHED)
+    return False
 
 
 def register(app: App, deps: Deps) -> None:
-    def reply_in(client, channel: str, thread_ts: str | None, event: dict, surface: str, body: dict) -> None:
+    def on_question(client, channel: str, thread_ts: str | None, event: dict, surface: str, body: dict) -> None:
+        # Runs before the ack: only cheap work here (the event id, storing the question, queueing).
         if not deps.state.first_time(body.get("event_id") or f"{channel}:{event.get('ts')}"):
             return  # Slack retried an event we already answered
+        post = partial(client.chat_postMessage, channel=channel, thread_ts=thread_ts, unfurl_links=False)
         question = strip_mentions(event.get("text") or "")
         if not question:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=HOW_TO_ASK)
+            deps.work.notice(partial(post, text=HOW_TO_ASK))
             return
-        try:
-            qid, answer = ask(deps, question, surface, event.get("user"), channel, thread_ts)
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer_text(answer), blocks=answer_blocks(deps.kb, answer, qid), unfurl_links=False)
-        except Exception:
-            log.exception("Answering a %s failed", surface)
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=APOLOGY)
+        qid = deps.state.record_question(question, surface, event.get("user"), channel, thread_ts)
+        later(deps, qid, question, post, surface)
 
     @app.event("app_mention")
     def on_mention(event, client, body):
-        reply_in(client, event["channel"], event.get("thread_ts") or event["ts"], event, "mention", body)
+        if event.get("channel"):
+            on_question(client, event["channel"], event.get("thread_ts") or event.get("ts"), event, "mention", body)
 
     @app.event("message")
     def on_message(event, client, body):
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("channel"):
             return  # edits, joins and our own posts are not questions
-        reply_in(client, event["channel"], event.get("thread_ts"), event, "dm", body)
+        on_question(client, event["channel"], event.get("thread_ts"), event, "dm", body)
 
     @app.command("/ask")
     def on_ask(ack, command, respond):
@@ -59,10 +80,10 @@ def register(app: App, deps: Deps) -> None:
         if not question:
             ack(text=HOW_TO_ASK)
             return
-        ack()  # within Slack's 3 seconds; the search and the reply follow through response_url
-        try:
-            qid, answer = ask(deps, question, "ask", command.get("user_id"), command.get("channel_id"))
-            respond(response_type="ephemeral", text=answer_text(answer), blocks=answer_blocks(deps.kb, answer, qid, shareable=True))
-        except Exception:
-            log.exception("Answering /ask failed")
-            respond(response_type="ephemeral", text=APOLOGY)
+        qid = deps.state.record_question(question, "ask", command.get("user_id"), command.get("channel_id"))
+        reply = partial(respond, response_type="ephemeral")
+        # The swamped notice rides on the ack itself: no Web API call, no queue.
+        if later(deps, qid, question, reply, "/ask", tell_busy=False, shareable=True):
+            ack()
+        else:
+            ack(text=SWAMPED)

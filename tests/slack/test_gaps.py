@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -41,6 +42,14 @@ def test_a_non_coordinator_is_politely_refused_and_shown_nothing(bot):
     refusal = bot.slack.wait_for("response_url", count=3)[2].body
     assert "for the enablement coordinators" in refusal["text"]
     assert [g.status for g in bot_gaps(bot)] == ["open"]
+
+
+def eventually(get, done, timeout: float = 20.0):
+    """`get()` once `done` holds for it (work after an ack lands a moment later), or the last value."""
+    deadline = time.monotonic() + timeout
+    while not done(value := get()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
 
 
 def bot_gaps(bot):
@@ -99,7 +108,7 @@ def test_thumbs_down_and_missing_battlecards_become_gaps(bot):
     bot.send.click("feedback_not_helpful", str(asked.id))
     bot.slack.wait_for("response_url", count=2)
     bot.send.command("/battlecard", "pied piper", user="U0REP2")
-    gaps = bot_gaps(bot)
+    gaps = eventually(lambda: bot_gaps(bot), lambda gaps: len(gaps) == 2)  # filed after the ack
     assert sorted(g.examples[0] for g in gaps) == ["battlecard: pied piper", "how long is the renewal notice period"]
 
 

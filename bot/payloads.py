@@ -1,0 +1,34 @@
+"""Reading what a button or a modal carries back, without trusting it: bad values become None."""
+from __future__ import annotations
+
+import json
+
+BROKEN_BUTTON = "Sorry, that button no longer works. Please ask your question again."
+
+
+def id_value(action: dict | None) -> int | None:
+    """The positive integer id a button carries (`"42"`), or None for anything else."""
+    value = (action or {}).get("value")
+    text = value.strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def json_object(text: object) -> dict | None:
+    """`text` parsed as a JSON object (a modal's private_metadata), or None."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+# respond(**BROKEN_REPLY): a private line under the broken button, the original message left alone.
+BROKEN_REPLY = {"replace_original": False, "response_type": "ephemeral", "text": BROKEN_BUTTON}
+# respond(**SWAMPED_REPLY): the work backlog is full; the click itself is not lost where it was stored.
+SWAMPED_REPLY = {"replace_original": False, "response_type": "ephemeral",
+                 "text": "I'm swamped right now; please click again in a minute."}
+
+
+def user_id(body: dict) -> str | None:
+    """Who clicked or submitted, or None if the payload does not say."""
+    user = body.get("user")
+    return user.get("id") if isinstance(user, dict) else None

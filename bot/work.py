@@ -1,0 +1,85 @@
+"""Work after the ack: bounded thread pools, so an ack never waits behind searches or Web API calls.
+
+Listeners run in the server's request thread (Bolt's `process_before_response=True`): they store what
+the user sent, ack, and hand the slow part (search, Web API calls, `respond`) to `Work.later`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+log = logging.getLogger("bot.work")
+
+WORKERS = 8  # searches are CPU-bound but Web API calls wait on Slack: a few more threads than cores
+BACKLOG = 200  # jobs waiting beyond the workers; past this, people hear "I'm swamped" at once
+NOTICE_WORKERS = 2  # "I'm swamped" replies: one Web API call each, never behind the backlog
+SWAMPED = "I'm swamped right now. Your question is saved; please try again in a minute."
+
+
+class Pool:
+    """`workers` threads and at most `backlog` waiting jobs; `submit` refuses instead of queueing more."""
+
+    def __init__(self, name: str, workers: int, backlog: int):
+        self.name = name
+        self._slots = threading.BoundedSemaphore(workers + backlog)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+    def submit(self, job: Callable[[], object]) -> bool:
+        """Start `job` on a worker, or queue it; False (and nothing queued) when the backlog is full."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        try:
+            self._executor.submit(self._run, job)
+        except RuntimeError:  # shut down
+            self._slots.release()
+            return False
+        return True
+
+    def _run(self, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception:
+            # Jobs send their own apology; this keeps a bug from vanishing with its thread.
+            log.exception("A job in the %s pool failed", self.name)
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Work:
+    """Where listeners put what must not delay the ack, and the short reply when that is full."""
+
+    def __init__(self, workers: int = WORKERS, backlog: int = BACKLOG):
+        self.pool = Pool("work", workers, backlog)
+        self.notices = Pool("notice", NOTICE_WORKERS, backlog)
+        self.backlog = backlog
+        self._last_full: float | None = None
+
+    def later(self, job: Callable[[], object], busy: Callable[[], object] | None = None) -> bool:
+        """Run `job` after the ack; if the backlog is full, run `busy` (a short reply) instead and say False."""
+        if self.pool.submit(job):
+            return True
+        self._log_full()
+        if busy is not None and not self.notices.submit(busy):
+            log.warning("The notice backlog is full too: a busy reply was dropped (the question is stored)")
+        return False
+
+    def notice(self, reply: Callable[[], object]) -> None:
+        """Send a short reply (a Web API call) off the request thread, never behind the slow work."""
+        if not self.notices.submit(reply):
+            log.warning("The notice backlog is full: a short reply was dropped")
+
+    def _log_full(self) -> None:
+        now = time.monotonic()
+        if self._last_full is None or now - self._last_full >= 60:  # once a minute is enough to see it; not once per request
+            self._last_full = now
+            log.warning("The work backlog is full (%d waiting): replying 'swamped' to new requests", self.backlog)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown()
+        self.notices.shutdown()
