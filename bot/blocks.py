@@ -80,8 +80,7 @@ def with_feedback_counts(blocks: list[dict], question_id: int, counts: tuple[int
 
 
 def answer_blocks(
-    kb: KnowledgeBase, answer: Answer, question_id: int, *, shareable: bool = False,
-    feedback: str | None = None, shared_by: str | None = None,
+    kb: KnowledgeBase, answer: Answer, question_id: int, *, shareable: bool = False, shared_by: str | None = None,
 ) -> list[dict]:
     """The reply to a question: the 1-3 best snippets, or a plain 'no confident answer' with the closest."""
     asked = escape(trim(answer.query, QUESTION_ECHO_CHARS))
@@ -93,11 +92,7 @@ def answer_blocks(
     for hit in answer.hits[:3]:
         blocks.append({"type": "divider"})
         blocks.extend(hit_blocks(kb, hit.chunk))
-    if feedback:
-        thanks = "Thanks! Glad it helped." if feedback == "helpful" else "Thanks: the enablement team will look at this one."
-        blocks.append(context(f"{'👍' if feedback == 'helpful' else '👎'} {thanks}"))
-    else:
-        blocks.append(feedback_row(question_id, shareable and shared_by is None))
+    blocks.append(feedback_row(question_id, shareable and shared_by is None))
     return blocks[:MAX_BLOCKS]
 
 

@@ -7,12 +7,18 @@ from functools import partial
 from slack_bolt import App
 
 from bot.app import Deps
-from bot.blocks import answer_blocks, answer_text
+from bot.blocks import answer_blocks, answer_text, with_feedback_counts
 from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
 
 log = logging.getLogger("bot.feedback")
 GONE = "I no longer have that question; please ask it again."
 THANKS = "Thanks for the feedback!"
+THANKS_NOT_HELPFUL = "Thanks for the feedback! The enablement team will look at this one."
+
+
+def thanks(helpful: bool) -> str:
+    """What only the clicker sees: their click counted."""
+    return THANKS if helpful else THANKS_NOT_HELPFUL
 
 
 def register(app: App, deps: Deps) -> None:
@@ -23,32 +29,33 @@ def register(app: App, deps: Deps) -> None:
         answer = deps.kb.ask(stored.question)
         return answer, answer_blocks(deps.kb, answer, question_id, **kwargs)
 
-    def show_feedback(qid: int, helpful: bool, respond) -> None:
+    def show_feedback(qid: int, helpful: bool, message: dict | None, respond) -> None:
+        respond(replace_original=False, response_type="ephemeral", text=thanks(helpful))
         if not helpful:
             deps.gaps.add(qid)  # an answer a rep found useless is a gap like no answer at all
-        shown = rerender(qid, feedback="helpful" if helpful else "not_helpful")
-        if shown:
-            respond(replace_original=True, text=answer_text(shown[0]), blocks=shown[1])
-        else:  # the question text is past retention: still say the click counted
-            respond(replace_original=False, response_type="ephemeral", text=THANKS)
+        if message and message.get("blocks"):
+            # A thread or DM answer others may rate too: its buttons stay, now with the counts.
+            blocks = with_feedback_counts(message["blocks"], qid, deps.state.feedback_counts(qid))
+            respond(replace_original=True, text=message.get("text") or "", blocks=blocks)
 
-    def on_feedback(ack, action, respond, helpful: bool):
+    def on_feedback(ack, action, body, respond, helpful: bool):
         ack()
-        qid = id_value(action)
-        if qid is None:
+        qid, user = id_value(action), user_id(body)
+        if qid is None or user is None:
             deps.work.notice(partial(respond, **BROKEN_REPLY))
             return
-        deps.state.record_feedback(qid, helpful)  # stored before any slow work, so a click is never lost
-        deps.work.later(partial(show_feedback, qid, helpful, respond),
-                        busy=partial(respond, replace_original=False, response_type="ephemeral", text=THANKS))
+        # The clicker's own rating (anyone in the channel may click), stored before any slow work.
+        deps.state.record_feedback(qid, helpful, user_id=user)
+        deps.work.later(partial(show_feedback, qid, helpful, body.get("message"), respond),
+                        busy=partial(respond, replace_original=False, response_type="ephemeral", text=thanks(helpful)))
 
     @app.action("feedback_helpful")
-    def helpful(ack, action, respond):
-        on_feedback(ack, action, respond, helpful=True)
+    def helpful(ack, action, body, respond):
+        on_feedback(ack, action, body, respond, helpful=True)
 
     @app.action("feedback_not_helpful")
-    def not_helpful(ack, action, respond):
-        on_feedback(ack, action, respond, helpful=False)
+    def not_helpful(ack, action, body, respond):
+        on_feedback(ack, action, body, respond, helpful=False)
 
     def share_answer(qid: int, user: str, respond) -> None:
         shown = rerender(qid, shared_by=user)
