@@ -8,7 +8,7 @@ from functools import partial
 from slack_bolt import App
 
 from bot.app import Deps
-from bot.blocks import APOLOGY, battlecard_blocks, competitor_blocks
+from bot.blocks import APOLOGY, battlecard_blocks, battlecard_text, competitor_blocks
 from bot.payloads import SWAMPED_REPLY, user_id
 
 log = logging.getLogger("bot.battlecards")
@@ -24,7 +24,7 @@ def register(app: App, deps: Deps) -> None:
         try:
             card = deps.kb.battlecard(asked) if asked else None
             if card:
-                ack(response_type="ephemeral", text=card.document.title, blocks=battlecard_blocks(deps.kb, card))
+                ack(response_type="ephemeral", text=battlecard_text(card), blocks=battlecard_blocks(deps.kb, card))
                 return
             if asked:  # a competitor we have no card for is a content gap
                 qid = deps.state.record_question(f"battlecard: {asked}", "battlecard", command.get("user_id"), command.get("channel_id"))
@@ -40,7 +40,7 @@ def register(app: App, deps: Deps) -> None:
         if card is None:
             respond(replace_original=True, text=GONE, blocks=competitor_blocks(deps.kb.competitors()))
             return
-        respond(replace_original=True, text=card.document.title, blocks=battlecard_blocks(deps.kb, card))
+        respond(replace_original=True, text=battlecard_text(card), blocks=battlecard_blocks(deps.kb, card))
 
     @app.action(re.compile(r"^battlecard_pick_\d+$"))
     def on_pick(ack, action, respond):
@@ -53,7 +53,7 @@ def register(app: App, deps: Deps) -> None:
             respond(replace_original=False, text=GONE)
             return
         blocks = battlecard_blocks(deps.kb, card, shareable=False, shared_by=user)
-        respond(response_type="in_channel", replace_original=False, text=card.document.title, blocks=blocks)
+        respond(response_type="in_channel", replace_original=False, text=battlecard_text(card), blocks=blocks)
         respond(delete_original=True)
 
     @app.action("share_battlecard")
