@@ -33,8 +33,9 @@ def register(app: App, deps: Deps) -> None:
         respond(replace_original=False, response_type="ephemeral", text=thanks(helpful))
         if not helpful:
             deps.gaps.add(qid)  # an answer a rep found useless is a gap like no answer at all
-        if message and message.get("blocks"):
+        if isinstance(message, dict) and isinstance(message.get("blocks"), list):
             # A thread or DM answer others may rate too: its buttons stay, now with the counts.
+            # (A private /ask answer comes without `message`: only its asker sees it, thanked above.)
             blocks = with_feedback_counts(message["blocks"], qid, deps.state.feedback_counts(qid))
             respond(replace_original=True, text=message.get("text") or "", blocks=blocks)
 
