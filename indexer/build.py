@@ -19,9 +19,11 @@ import numpy as np
 import sqlite_utils
 
 from indexer.chunking import MAX_CHARS, Chunk, chunk_document
-from indexer.markdown import Document, MarkdownError, read
+from indexer.markdown import Document, MarkdownError, parse_bytes
+from indexer.sources import Skipped, Unreadable, read_bytes, scan
 from indexer.structure import previous_vectors, write_structure
 from knowledge.embedder import Embedder
+from knowledge.config import MAX_FILE_MB
 from knowledge.errors import IndexNotFound, KnowledgeError
 from knowledge.index import BUILDS, CURRENT, DB_FILE, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest
 
@@ -31,7 +33,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 2  # 2: sections, heading/title vectors, terms and vocabulary for the ranker; a change rebuilds
+FORMAT = 3  # 3: sections, heading/title vectors, terms, stats and vocabulary for the ranker; a change rebuilds
 
 Progress = Callable[[int, int], None]
 
@@ -50,6 +52,7 @@ class Report:
     embedded: int = 0
     reused: int = 0
     problems: list[MarkdownError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # not read at all: a symlink out, a FIFO, too big
     drafts: list[str] = field(default_factory=list)
     build_dir: Path | None = None  # None when the index was already up to date
 
@@ -68,10 +71,8 @@ class _Previous:
 
 
 def markdown_files(source: Path) -> list[Path]:
-    """Every *.md below `source`, skipping hidden folders (.git and the like)."""
-    return sorted(
-        p for p in source.rglob("*.md") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
-    )
+    """Every *.md below `source` that may be read (see indexer.sources), skipping hidden folders."""
+    return [source / f.path for f in scan(source)[0]]
 
 
 def build(
@@ -83,6 +84,7 @@ def build(
     max_chars: int = MAX_CHARS,
     approximate_above: int = APPROXIMATE_ABOVE,
     force: bool = False,
+    max_file_mb: float = MAX_FILE_MB,
 ) -> Report:
     """Index `source` into `root`, reusing the vectors of unchanged chunks from the current build."""
     source, root = Path(source), Path(root)
@@ -91,7 +93,7 @@ def build(
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
         report = Report()
-        docs, hashes = _read_all(source, report)
+        docs, hashes = _read_all(source, report, max_file_mb)
         previous = _previous(root, embedder.name)
         _compare(hashes, previous.doc_hashes, report)
         settings = {"model": embedder.name, "max_chars": max_chars, "format": FORMAT}
@@ -110,22 +112,28 @@ def build(
         return report
 
 
-def _read_all(source: Path, report: Report) -> tuple[list[Document], dict[str, str]]:
+def _read_all(source: Path, report: Report, max_file_mb: float) -> tuple[list[Document], dict[str, str]]:
     docs, hashes = [], {}
-    for file in markdown_files(source):
-        path = file.relative_to(source).as_posix()
+    files, report.skipped = scan(source)
+    for file in files:
         try:
-            doc = read(file, path)
+            raw = read_bytes(file, max_file_mb)  # once: what is hashed is what was parsed
+            doc = parse_bytes(raw, file.path)
+        except Unreadable as exc:
+            report.skipped.append(exc.skipped)
+            continue
         except MarkdownError as exc:
             report.problems.append(exc)
             continue
         if doc.meta.get("draft") is True:
-            report.drafts.append(path)  # a stub a writer has not finished must not answer reps
+            report.drafts.append(file.path)  # a stub a writer has not finished must not answer reps
             continue
         docs.append(doc)
-        hashes[path] = hashlib.sha256(file.read_bytes()).hexdigest()
+        hashes[file.path] = hashlib.sha256(raw).hexdigest()
+    report.skipped.sort(key=lambda s: s.path.split("/"))
     if not docs:
-        detail = f" ({len(report.problems)} files had problems)" if report.problems else ""
+        failed = len(report.problems) + len(report.skipped)
+        detail = f" ({failed} files had problems)" if failed else ""
         raise NothingToIndex(f"nothing could be indexed in {source}{detail}")
     return docs, hashes
 

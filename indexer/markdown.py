@@ -179,8 +179,12 @@ def _block(tokens: list[Token], lines: list[str], offset: int) -> Block | None:
 
 
 def read(file: Path, path: str) -> Document:
-    """Read and parse one file; invalid UTF-8 is a MarkdownError at the line it occurs on."""
-    raw = file.read_bytes()
+    """Read and parse one file (for tools; the build reads through indexer.sources)."""
+    return parse_bytes(file.read_bytes(), path)
+
+
+def parse_bytes(raw: bytes, path: str) -> Document:
+    """Decode and parse one file's bytes; invalid UTF-8 is a MarkdownError at the line it occurs on."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

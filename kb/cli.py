@@ -78,18 +78,20 @@ def index_command(ctx, source, index_dir, model, force):
     embedder = SentenceTransformerEmbedder(settings.model)
     progress = _Progress("Embedding chunks")
     try:
-        report = build(settings.source, settings.index_dir, embedder, progress=progress, force=force)
+        report = build(settings.source, settings.index_dir, embedder, progress=progress, force=force, max_file_mb=settings.max_file_mb)
     finally:
         progress.close()
     for problem in report.problems:
         click.echo(f"{settings.source / problem.path}:{problem.line}: {problem.reason} (skipped)", err=True)
+    for skipped in report.skipped:
+        click.echo(f"{settings.source / skipped.path}: {skipped.reason} (skipped)", err=True)
     if report.up_to_date:
         click.echo(f"Index at {settings.index_dir} is up to date ({report.unchanged} files, {report.chunks} chunks).")
         return
     click.echo(f"Indexed {settings.source} into {report.build_dir}")
     click.echo(
         f"  files:  {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.problems)} skipped"
+        f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.problems) + len(report.skipped)} skipped"
         + (f", {len(report.drafts)} drafts left out" if report.drafts else "")
     )
     click.echo(f"  chunks: {report.chunks} in all, {report.embedded} embedded, {report.reused} reused")
@@ -230,7 +232,7 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
         click.echo("Answer bot running in Socket Mode", err=True)
         run_socket_mode(app, settings.slack_app_token)
         return
-    server = http_server(app, host, settings.port or 3000)
+    server = http_server(app, settings.slack_signing_secret, host, settings.port or 3000)
     click.echo(f"Answer bot listening on http://{host}:{server.effective_port}/slack/events", err=True)
     server.run()
 

@@ -10,6 +10,9 @@ from knowledge.embedder import BUNDLED_MODEL
 from knowledge.errors import KnowledgeError
 
 
+MAX_FILE_MB = 5  # a larger Markdown file is skipped: at 50 MB one file took the indexer to 5.7 GB
+
+
 class SettingsError(KnowledgeError):
     """An environment variable has a value we cannot use; the message names it."""
 
@@ -32,6 +35,7 @@ class Settings:
     coordinator_group: str | None = None  # a Slack user group id (S...) whose members are coordinators
     stale_days: int = 180  # a document not reviewed for longer is "stale" on the dashboard and in the digest
     retention_days: int | None = None  # question texts older than this are deleted (counts stay)
+    max_file_mb: int = MAX_FILE_MB  # the indexer skips (and reports) a larger file
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -61,7 +65,10 @@ class Settings:
                 values[name] = env[var]
         if "KB_COORDINATORS" in env:
             values["coordinators"] = tuple(u.strip() for u in env["KB_COORDINATORS"].split(",") if u.strip())
-        numbers = {"KB_STALE_DAYS": ("stale_days", 1), "KB_RETENTION_DAYS": ("retention_days", 1), "PORT": ("port", 0)}
+        numbers = {
+            "KB_STALE_DAYS": ("stale_days", 1), "KB_RETENTION_DAYS": ("retention_days", 1),
+            "KB_MAX_FILE_MB": ("max_file_mb", 1), "PORT": ("port", 0),
+        }
         for var, (name, low) in numbers.items():
             if var in env:
                 values[name] = _whole(env, var, low)

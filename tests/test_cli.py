@@ -64,6 +64,19 @@ def test_index_reports_problems_with_path_and_line(run, tmp_path):
     assert "1 added, 0 changed, 0 removed, 0 unchanged, 1 skipped" in result.stdout
 
 
+def test_index_reports_files_it_would_not_read_and_honours_kb_max_file_mb(run, tmp_path, monkeypatch):
+    source = tmp_path / "kb"
+    write(source, "good.md", "# Good\n\nSome useful text about renewals.\n")
+    write(source, "big.md", "# Big\n\n" + "A long deck. " * 100_000)  # 1.2 MB
+    (source / "leak.md").symlink_to("/etc/passwd")
+    monkeypatch.setenv("KB_MAX_FILE_MB", "1")
+    result = CliRunner().invoke(main, ["index", "--source", str(source), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0
+    assert f"{source}/big.md: 1.2 MB is over KB_MAX_FILE_MB=1 (skipped)" in result.stderr
+    assert f"{source}/leak.md: symlink to a file outside the source folder (skipped)" in result.stderr
+    assert "1 added, 0 changed, 0 removed, 0 unchanged, 2 skipped" in result.stdout
+
+
 def test_nothing_to_index_is_one_line_and_exit_1(run, tmp_path):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["index", "--source", str(tmp_path / "empty"), "--index", str(tmp_path / "i")])
@@ -93,7 +106,7 @@ def test_serve_names_the_missing_credential(run, monkeypatch, env, args, says):
     assert result.exit_code == 1 and says in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("var, value", [("KB_STALE_DAYS", "soon"), ("KB_RETENTION_DAYS", "-3"), ("PORT", "http")])
+@pytest.mark.parametrize("var, value", [("KB_STALE_DAYS", "soon"), ("KB_RETENTION_DAYS", "-3"), ("KB_MAX_FILE_MB", "0"), ("PORT", "http")])
 def test_a_malformed_number_setting_is_one_clear_line(run, monkeypatch, var, value):
     monkeypatch.setenv(var, value)
     result = CliRunner().invoke(main, ["battlecard", "acme"])

@@ -1,15 +1,18 @@
 """Building real indexes (SQLite, FTS5, FAISS, the real model): incremental, atomic, forgiving."""
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
 
 from indexer.build import NothingToIndex, build
+from indexer.sources import SourceFile, Unreadable, read_bytes
 from knowledge.answer import KnowledgeBase
 from knowledge.errors import IndexModelMismatch, IndexNotFound
 from knowledge.index import LiveIndex, current_build
 from tests.conftest import CountingEmbedder, write
+from tests.indexer.stand_in import HashEmbedder
 
 PRICING = """---
 title: Pricing playbook
@@ -202,3 +205,88 @@ def test_a_long_running_reader_closes_builds_two_swaps_old(source, tmp_path, emb
     with pytest.raises(sqlite3.ProgrammingError):
         opened[0].chunks([0])  # closed: its SQLite handle no longer leaks
     assert opened[1].chunks([0]) and opened[2].chunks([0])  # the previous build still answers
+
+
+def chunk_texts(root):
+    db = sqlite3.connect(current_build(root) / "index.db")
+    return [text for (text,) in db.execute("SELECT text FROM chunks")]
+
+
+def test_symlinks_that_leave_the_source_are_skipped_and_reported(source, tmp_path, counting):
+    server = tmp_path / "server"
+    write(server, "secrets.md", "# Secrets\n\nSLACK_BOT_TOKEN=xoxb-leaked-token\n")
+    write(server, "docs/private.md", "# Private\n\nxoxb-leaked-from-a-folder\n")
+    (source / "env.md").symlink_to("/proc/self/environ")
+    (source / "passwd.md").symlink_to("/etc/passwd")
+    (source / "playbooks/token.md").symlink_to(server / "secrets.md")
+    (source / "dangling-out.md").symlink_to(server / "nowhere.md")
+    (source / "shared").symlink_to(server / "docs")  # a folder: nothing below it may be walked
+    (source / "shared.md").symlink_to(server / "docs")
+    (source / ".env").write_text("SLACK_BOT_TOKEN=xoxb-dotenv-token\n")
+    (source / "dotenv.md").symlink_to(".env")  # inside the source, but hidden like .git
+    (source / "playbooks/pricing-alias.md").symlink_to("pricing.md")  # inside: fine
+    report = build(source, tmp_path / "index", counting)
+    texts = "\n".join(chunk_texts(tmp_path / "index"))
+    assert "xoxb-" not in texts and "root:" not in texts and "PATH=" not in texts
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        ("dangling-out.md", "symlink to a file outside the source folder"),
+        ("dotenv.md", "symlink to a hidden file or folder (.git, .env and the like)"),
+        ("env.md", "symlink to a file outside the source folder"),
+        ("passwd.md", "symlink to a file outside the source folder"),
+        ("playbooks/token.md", "symlink to a file outside the source folder"),
+        ("shared", "symlinked folder, not followed (it leads outside the source folder)"),
+        ("shared.md", "symlinked folder, not followed (it leads outside the source folder)"),
+    ]
+    assert sorted(report.added) == ["playbooks/pricing-alias.md", "playbooks/pricing.md", "playbooks/security.md"]
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda kb: os.mkfifo(kb / "pipe.md"), "not a regular file (a FIFO)"),
+        (lambda kb: (os.mkfifo(kb / "fifo"), (kb / "pipe.md").symlink_to("fifo")), "not a regular file (a FIFO)"),
+        (lambda kb: (kb / "pipe.md").symlink_to("missing.md"), "broken symlink (No such file or directory)"),
+        (lambda kb: ((kb / "pipe.md").symlink_to("loop.md"), (kb / "loop.md").symlink_to("pipe.md")), "broken symlink (Too many levels of symbolic links)"),
+    ],
+    ids=["fifo", "link-to-fifo", "dangling-link", "link-loop"],
+)
+def test_special_files_named_md_are_reported_without_blocking_the_build(source, tmp_path, counting, make, reason):
+    make(source)
+    report = build(source, tmp_path / "index", counting)
+    assert ("pipe.md", reason) in [(s.path, s.reason) for s in report.skipped]
+    assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"]
+
+
+def test_a_symlinked_folder_inside_the_source_is_reported_and_not_walked_twice(source, tmp_path, counting):
+    (source / "current").symlink_to("playbooks")
+    report = build(source, tmp_path / "index", counting)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        ("current", "symlinked folder, not followed (it points inside the source)")]
+    assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"]
+
+
+@pytest.mark.parametrize("swap", ["fifo", "symlink"])
+def test_reading_opens_only_the_checked_regular_file(tmp_path, swap):
+    """An entry swapped after the scan (a FIFO, or a link out) is refused when opened, not waited on or followed."""
+    (tmp_path / "kb").mkdir()
+    target = tmp_path / "kb" / "page.md"
+    if swap == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/etc/passwd")
+    with pytest.raises(Unreadable) as caught:
+        read_bytes(SourceFile("page.md", target), max_mb=5)
+    assert caught.value.skipped.path == "page.md"
+    assert caught.value.skipped.reason in ("not a regular file (a FIFO)", "cannot be read (Too many levels of symbolic links)")
+
+
+def test_a_file_over_the_size_limit_is_skipped_with_its_size_and_the_rest_indexes(source, tmp_path):
+    write(source, "huge.md", "# Huge\n\n" + "A rep may share this deck. " * 50_000)  # 1.3 MB
+    root = tmp_path / "index"
+    counting = HashEmbedder()  # ~1,100 chunks once raised; which vectors they get does not matter here
+    report = build(source, root, counting, max_file_mb=1)
+    assert [str(s) for s in report.skipped] == ["huge.md: 1.3 MB is over KB_MAX_FILE_MB=1"]
+    assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"] and report.chunks == 4
+    report = build(source, root, counting, max_file_mb=2)  # raised: it indexes
+    assert report.added == ["huge.md"] and not report.skipped
+
