@@ -19,6 +19,9 @@ _INVISIBLE_LINE = re.compile(r"^\s*(\{:[^}]*\}|[-*] TOC)\s*$")
 _HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
 _HTML_TAG = re.compile(r"<[^>]+>")
 _LIST_KINDS = ("bullet_list", "ordered_list")
+# A heading is repeated in every chunk row, anchor and embedded heading path of its section: a megabyte
+# "heading" (a paragraph someone marked up as one) must not be multiplied by its section's chunk count.
+MAX_HEADING = 300
 
 
 class MarkdownError(Exception):
@@ -97,7 +100,7 @@ def _clean_meta(meta: dict, path: str, lines: list[str]) -> dict:
 
 def _inline_text(token: Token) -> str:
     parts = [c.content for c in token.children or [] if c.type in ("text", "code_inline")]
-    return _HEADING_ATTR.sub("", "".join(parts)).strip()
+    return _HEADING_ATTR.sub("", "".join(parts)).strip()[:MAX_HEADING]
 
 
 def _block_text(lines: list[str], start: int, end: int) -> str:
@@ -121,7 +124,7 @@ def parse(text: str, path: str) -> Document:
         (_inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"),
         None,
     )
-    title = str(meta.get("title") or first_h1 or _fallback_title(path)).strip()
+    title = str(meta.get("title") or first_h1 or _fallback_title(path)).strip()[:MAX_HEADING]
     seen: dict[str, int] = {}
     stack: list[tuple[int, str]] = []
     sections = [Section((title,), "", offset + 1)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from indexer.chunking import Chunk
+from indexer.chunking import Chunk, model_input
 from indexer.markdown import Document
 from knowledge.embedder import Embedder
 from knowledge.index import HEADING_SEP, STRUCTURE_FILE
@@ -64,7 +64,8 @@ def previous_vectors(build_dir: Path, db) -> dict[str, np.ndarray]:
 def _embed(texts: list[str], hashes: list[str], embedder: Embedder, known: dict[str, np.ndarray]) -> np.ndarray:
     todo = list(dict.fromkeys(h for h in hashes if h not in known))
     text_of = dict(zip(hashes, texts))
-    fresh = dict(zip(todo, embedder.embed([text_of[h] for h in todo]))) if todo else {}
+    # The hash covers the whole text, more than the model is given, so a reused vector always came from this input.
+    fresh = dict(zip(todo, embedder.embed([model_input(text_of[h]) for h in todo]))) if todo else {}
     if not hashes:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.vstack([fresh.get(h, known.get(h)) for h in hashes]).astype(np.float32, copy=False)
@@ -92,16 +93,24 @@ def write_structure(db: sqlite_utils.Database, build_dir: Path, docs: list[Docum
         titles=_embed([d.title for d in ordered], title_hashes, embedder, known),
     )
     df: Counter = Counter()
-    for r in rows:
-        df.update(set(terms(" ".join([r.heading] + [chunks[i].text for i in range(r.first_chunk, r.last_chunk + 1)]))))
+    length = 0
+    for r in rows:  # chunk by chunk: one huge section must not become one list of millions of words
+        seen = set(terms(r.heading))
+        for i in range(r.first_chunk, r.last_chunk + 1):
+            words = terms(chunks[i].text)
+            length += len(words)
+            seen.update(words)
+        df.update(seen)
     db["terms"].insert_all(({"term": t, "df": n} for t, n in df.items()), pk="term", columns={"term": str, "df": int})
+    db["stats"].insert({"key": "mean_section_terms", "value": length / max(len(rows), 1)}, pk="key")
     db["vocabulary"].create({"short": str, "long": str}, pk="short", if_not_exists=True)  # may stay empty
     db["vocabulary"].insert_all({"short": s, "long": l} for s, l in _vocabulary(docs, chunks).items())
 
 
 def _vocabulary(docs: list[Document], chunks: list[Chunk]) -> dict[str, str]:
     """Acronyms from the text, and each battlecard alias to its competitor's name."""
-    pairs = mine_acronyms(c.text for c in chunks)
+    # Both patterns need a '(': skipping chunks without one changes nothing, and mining costs ~5 s a MB.
+    pairs = mine_acronyms(c.text for c in chunks if "(" in c.text)
     for d in docs:
         competitor = str(d.meta.get("competitor") or "").strip()
         for alias in d.meta.get("aliases", []):

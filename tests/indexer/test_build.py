@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from indexer.build import NothingToIndex, build
+from indexer.chunking import EMBED_CHARS, MAX_CHARS
 from indexer.sources import SourceFile, Unreadable, read_bytes
 from knowledge.answer import KnowledgeBase
 from knowledge.errors import IndexModelMismatch, IndexNotFound
@@ -287,6 +288,16 @@ def test_a_file_over_the_size_limit_is_skipped_with_its_size_and_the_rest_indexe
     report = build(source, root, counting, max_file_mb=1)
     assert [str(s) for s in report.skipped] == ["huge.md: 1.3 MB is over KB_MAX_FILE_MB=1"]
     assert sorted(report.added) == ["playbooks/pricing.md", "playbooks/security.md"] and report.chunks == 4
-    report = build(source, root, counting, max_file_mb=2)  # raised: it indexes
+    report = build(source, root, counting, max_file_mb=2)  # raised: it indexes, in chunks of MAX_CHARS at most
     assert report.added == ["huge.md"] and not report.skipped
+    assert max(len(t) for t in chunk_texts(root)) <= MAX_CHARS
 
+
+def test_the_model_never_sees_more_than_embed_chars(tmp_path):
+    """However big a chunk, heading or title, the tokenizer is given EMBED_CHARS at most."""
+    seen = []
+    embedder = HashEmbedder(seen)
+    write(tmp_path / "kb", "big.md", "---\ntitle: " + "Long title " * 2000 + "\n---\n## " + "Heading " * 2000 + "\n\n" + "Body text. " * 20_000)
+    report = build(tmp_path / "kb", tmp_path / "index", embedder, max_chars=10**6)  # one 220 kB chunk
+    assert report.chunks == 1 and len(chunk_texts(tmp_path / "index")[0]) > 200_000  # stored and searchable whole
+    assert seen and max(seen) <= EMBED_CHARS

@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from indexer.chunking import chunk_document, chunk_section
-from indexer.markdown import MarkdownError, parse, read
+from indexer.chunking import EMBED_CHARS, Chunk, chunk_document, chunk_section
+from indexer.markdown import MAX_HEADING, MarkdownError, parse, read
 
 DOC = textwrap.dedent(
     """\
@@ -98,12 +98,75 @@ def test_long_sections_split_between_items_never_inside(doc):
     assert joined.count("- item") == 12
 
 
-def test_a_table_is_never_split():
+def test_a_table_longer_than_a_chunk_splits_between_rows_each_piece_under_its_header():
+    """A long table splits between rows, each piece under its header; one that fits moves whole to the next chunk."""
     rows = "\n".join(f"| row {n} | " + "cell " * 20 + "|" for n in range(30))
     text = f"# T\n\n## Table\n\n| a | b |\n|---|---|\n{rows}\n\nAfter the table.\n"
     chunks = chunk_document(parse(text, "t.md"), max_chars=400)
     table_chunks = [c for c in chunks if "| row" in c.text]
-    assert len(table_chunks) == 1 and table_chunks[0].text.count("| row") == 30
+    assert len(table_chunks) > 1 and all(len(c.text) <= 400 for c in chunks)
+    assert all(c.text.startswith("| a | b |\n|---|---|\n| row") for c in table_chunks)
+    for n in range(30):  # every row whole, in exactly one chunk, which points at the row's line
+        [chunk] = [c for c in table_chunks if f"| row {n} |" in c.text]
+        assert f"| row {n} | " + "cell " * 20 + "|" in chunk.text
+    assert [c.line for c in table_chunks][:2] == [3, 7 + table_chunks[0].text.count("| row")]  # the heading, then the row
+    small = "| a | b |\n|---|---|\n" + "\n".join(rows.split("\n")[:3])  # 380 characters
+    after_text = chunk_document(parse(f"# T\n\n## Table\n\n{'word ' * 60}\n\n{small}\n", "t.md"), max_chars=400)
+    assert [small in c.text for c in after_text] == [False, True]
+
+
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet ".split()
+
+
+@pytest.mark.parametrize(
+    "body, cut_at",
+    [
+        (" ".join(f"Sentence {n} says {WORDS[n % 10]} and {WORDS[(n + 3) % 10]} to the rep." for n in range(400)), "sentence"),
+        (" ".join(WORDS[n % 10] for n in range(3000)), "space"),
+        ("x" * 5000, "anywhere"),
+    ],
+)
+def test_a_paragraph_longer_than_a_chunk_is_cut_at_sentences_then_spaces_then_anywhere(body, cut_at):
+    chunks = chunk_document(parse(f"# T\n\n{body}\n", "t.md"), max_chars=500)
+    assert len(chunks) > 1 and all(len(c.text) <= 500 for c in chunks)
+    assert "".join(c.text.replace(" ", "") for c in chunks) == body.replace(" ", "")  # nothing lost
+    if cut_at == "sentence":
+        assert all(c.text.endswith("to the rep.") for c in chunks)
+    elif cut_at == "space":
+        assert all(set(c.text.split()) <= set(WORDS) for c in chunks)  # no word cut in two
+
+
+def test_a_code_fence_longer_than_a_chunk_is_cut_at_line_ends_with_their_lines():
+    code = "\n".join(f"step_{n} = run('{n}')  # " + "x" * 40 for n in range(60))
+    chunks = chunk_document(parse(f"# T\n\n## Code\n\n```python\n{code}\n```\n", "t.md"), max_chars=600)
+    assert len(chunks) > 1 and all(len(c.text) <= 600 for c in chunks)
+    lines = f"# T\n\n## Code\n\n```python\n{code}\n```\n".split("\n")
+    assert all(line in lines for c in chunks for line in c.text.split("\n"))  # whole lines only
+    for c in chunks[1:]:  # a section's first chunk points at its heading; the others at their first line
+        assert lines[c.line - 1] == c.text.split("\n")[0]
+
+
+def test_a_list_item_longer_than_a_chunk_is_cut_and_the_short_items_stay_whole():
+    long_item = "- the long one: " + " ".join(WORDS * 30)
+    text = "# T\n\n" + "\n".join(["- short item one", long_item, "- short item two"]) + "\n"
+    chunks = chunk_document(parse(text, "t.md"), max_chars=400)
+    assert all(len(c.text) <= 400 for c in chunks)
+    assert sum("- short item one" in c.text for c in chunks) == 1 and sum("- short item two" in c.text for c in chunks) == 1
+    assert sum(c.text.count("juliet") for c in chunks) == 30
+
+
+def test_the_model_is_given_at_most_embed_chars_and_the_hash_covers_exactly_that():
+    head = Chunk("t.md", ("T", "Section"), "section", "word " * 2000, 1)
+    tail_differs = Chunk("t.md", ("T", "Section"), "section", "word " * 2000 + "different ending", 1)
+    start_differs = Chunk("t.md", ("T", "Section"), "section", "other " + "word " * 2000, 1)
+    assert len(head.embed_text()) == EMBED_CHARS
+    assert head.embed_text() == tail_differs.embed_text() and head.content_hash("m") == tail_differs.content_hash("m")
+    assert head.content_hash("m") != start_differs.content_hash("m")
+
+
+def test_a_megabyte_heading_is_cut_to_a_heading():
+    doc = parse("# Title\n\n## " + "Pricing " * 100_000 + "\n\nText under it.\n", "t.md")
+    assert len(doc.sections[0].heading_path[-1]) <= MAX_HEADING and len(doc.sections[0].anchor) <= MAX_HEADING
 
 
 def test_kramdown_markup_and_heading_ids_are_handled():
