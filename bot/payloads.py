@@ -32,3 +32,20 @@ def user_id(body: dict) -> str | None:
     """Who clicked or submitted, or None if the payload does not say."""
     user = body.get("user")
     return user.get("id") if isinstance(user, dict) else None
+
+
+_OBJECTS = ("event", "team", "user", "channel", "view", "container", "message", "enterprise")
+_LISTS_OF_OBJECTS = ("actions", "authorizations")
+
+
+def well_formed(body: object) -> bool:
+    """Whether a request body has the shape Bolt reads without checking (else its middleware raises).
+
+    Slack's nested fields, where present, are objects (or null) and lists of objects.
+    """
+    if not isinstance(body, dict):
+        return False
+    if any(body.get(key) is not None and not isinstance(body[key], dict) for key in _OBJECTS):
+        return False
+    return all(isinstance(body[key], list) and all(isinstance(item, dict) for item in body[key])
+               for key in _LISTS_OF_OBJECTS if body.get(key) is not None)

@@ -34,7 +34,7 @@ def start_bot(tmp_path, slack: FakeSlack, kb, **settings_overrides):
         slack_api_url=slack.api_url, state_db=tmp_path / "state.db", **settings_overrides,
     )
     state = StateDB(settings.state_db)
-    server = http_server(create_app(settings, kb, state), "127.0.0.1", 0)
+    server = http_server(create_app(settings, kb, state), SIGNING_SECRET, "127.0.0.1", 0)
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}"
     return server, RunningBot(SlackSender(f"{url}/slack/events", slack.response_url()), slack, state, url)

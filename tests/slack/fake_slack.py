@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -23,10 +25,23 @@ class Call:
     headers: dict
 
 
-class FakeSlack:
-    """Start with `with FakeSlack() as slack:`; `slack.api_url` goes into SLACK_API_URL."""
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a burst of slow calls must not overflow the listen backlog (default 5)
 
-    def __init__(self):
+    def handle_error(self, request, client_address):
+        # An app stopped while a slow reply was pending hangs up on it: not the test's business.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class FakeSlack:
+    """Start with `with FakeSlack() as slack:`; `slack.api_url` goes into SLACK_API_URL.
+
+    `latency` seconds pass before every reply (Web API and response_url), as when Slack is slow.
+    """
+
+    def __init__(self, latency: float = 0.0):
+        self.latency = latency
         self.calls: list[Call] = []
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
@@ -36,6 +51,7 @@ class FakeSlack:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fake._record(self.path, raw, dict(self.headers))
+                time.sleep(fake.latency)
                 reply = json.dumps(fake._reply(self.path, raw)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -48,7 +64,7 @@ class FakeSlack:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.api_url = f"{self.url}/api/"
 
