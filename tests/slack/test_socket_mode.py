@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import create_app
+from bot.server import socket_mode_handler
 from knowledge.config import Settings
 from knowledge.state import StateDB
 from tests.slack.fake_socket import FakeSocketSlack
@@ -33,8 +33,8 @@ def socket_bot(tmp_path, sample_kb):
         settings = Settings(slack_bot_token="xoxb-0001-test-token", slack_app_token=APP_TOKEN,
                             slack_api_url=slack.api_url, state_db=tmp_path / "state.db")
         state = StateDB(settings.state_db)
-        # bot.server.run_socket_mode starts this same handler, but blocks forever: connect() returns, close() ends it.
-        handler = SocketModeHandler(create_app(settings, sample_kb, state), APP_TOKEN)
+        # The handler bot.server.run_socket_mode starts (and blocks on): connect() returns, close() ends it.
+        handler = socket_mode_handler(create_app(settings, sample_kb, state), APP_TOKEN)
         handler.connect()
         try:
             yield SocketBot(slack, state)
@@ -109,6 +109,13 @@ def test_a_slash_command_is_acked_over_the_socket_and_answered_at_its_response_u
     assert action_ids(reply.body["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "share_answer"]
     (stored,) = socket_bot.state.questions()
     assert (stored.surface, stored.user_id, stored.status) == ("ask", "U0REP1", "answered")
+
+    # /battlecard answers on its ack: over the socket, that is the ack frame's payload.
+    envelope_id = slack.push("slash_commands", slash_command("/battlecard", "acme", slack.response_url("card")),
+                             accepts_response_payload=True)
+    card = slack.ack_of(envelope_id)["payload"]
+    assert card["response_type"] == "ephemeral" and card["text"] == "Acme Corp battlecard"
+    assert card["blocks"][0]["text"]["text"] == "Acme Corp battlecard" and "share_battlecard" in action_ids(card["blocks"])
 
 
 def test_button_clicks_are_acked_over_the_socket_and_answered_at_their_response_url(socket_bot):
