@@ -14,20 +14,31 @@ log = logging.getLogger("bot.notify")
 
 
 def send_pending(client: WebClient, gaps: Gaps, kb: KnowledgeBase) -> int:
-    """DM every rep who is owed one; a Slack refusal is recorded, a network error retried next time."""
-    sent = 0
-    for note in gaps.pending():
-        try:
-            answer = kb.ask(note.question) if note.question else None
-            channel = client.conversations_open(users=note.user_id)["channel"]["id"]
-            client.chat_postMessage(
-                channel=channel, text="The knowledge base can now answer a question you asked",
-                blocks=answered_dm_blocks(kb, note, answer), unfurl_links=False,
-            )
-        except SlackApiError as exc:
-            log.warning("Could not DM %s about gap %s: %s", note.user_id, note.gap_id, exc.response.get("error"))
-            gaps.mark_sent(note.id, error=str(exc.response.get("error")))
-            continue
-        gaps.mark_sent(note.id)
-        sent += 1
+    """DM every rep who is owed one; a Slack refusal is recorded, a network error retried next time.
+
+    Each DM is claimed first, so several bot processes sharing the state never send one twice.
+    """
+    sent, settled = 0, set()
+    claimed = gaps.claim()
+    try:
+        for note in claimed:
+            try:
+                answer = kb.ask(note.question) if note.question else None
+                channel = client.conversations_open(users=note.user_id)["channel"]["id"]
+                client.chat_postMessage(
+                    channel=channel, text="The knowledge base can now answer a question you asked",
+                    blocks=answered_dm_blocks(kb, note, answer), unfurl_links=False,
+                )
+            except SlackApiError as exc:
+                log.warning("Could not DM %s about gap %s: %s", note.user_id, note.gap_id, exc.response.get("error"))
+                gaps.mark_sent(note.id, error=str(exc.response.get("error")))
+                settled.add(note.id)
+                continue
+            gaps.mark_sent(note.id)
+            settled.add(note.id)
+            sent += 1
+    finally:
+        for note in claimed:  # not sent (e.g. the network failed): the next pass, here or elsewhere, retries
+            if note.id not in settled:
+                gaps.release(note.id)
     return sent

@@ -201,7 +201,7 @@ def battlecard_command(ctx, competitor, as_json, index_dir, base_url):
 @click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
 @index_option
 @model_option
-@click.option("--state-db", type=click.Path(path_type=Path), help="The state DB [env KB_STATE_DB; default state.db].")
+@click.option("--state-db", type=click.Path(path_type=Path), help="The SQLite state DB [env KB_STATE_DB; default state.db; DATABASE_URL overrides it].")
 @click.pass_context
 @_clear_errors
 def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
@@ -212,7 +212,7 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
     from bot.server import SlackConfigError, check_credentials, http_server, run_socket_mode
     from bot.watcher import GapWatcher
     from knowledge.gaps import Gaps
-    from knowledge.state import StateDB
+    from knowledge.state import open_state
 
     settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, state_db=state_db, port=port)
     socket_mode = not http_mode and bool(settings.slack_app_token)
@@ -223,8 +223,8 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
     except SlackConfigError as exc:
         raise click.ClickException(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state = open_state(settings)  # before the model loads: a wrong DATABASE_URL stops it in seconds
     kb = _knowledge_base(settings)
-    state = StateDB(settings.state_db)
     app = create_app(settings, kb, state)
     # Closes gaps after each re-index, sends owed DMs, and applies KB_RETENTION_DAYS.
     GapWatcher(kb, Gaps(state, kb.embedder), state, app.client, retention_days=settings.retention_days).start()
@@ -271,3 +271,6 @@ main.add_command(gaps_command)
 
 from kb.digest_cli import digest_command  # noqa: E402
 main.add_command(digest_command)
+
+from kb.state_cli import state_command  # noqa: E402
+main.add_command(state_command)

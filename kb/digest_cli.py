@@ -85,7 +85,7 @@ def _client(settings: Settings):
 @click.option("--channel", "channels", multiple=True, help="A channel id to post to; repeat for several [env KB_DIGEST_CHANNELS].")
 @click.option("--schedule", is_flag=True, help="Run forever, posting every KB_DIGEST_DAY at KB_DIGEST_HOUR in KB_DIGEST_TZ.")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory [env KB_INDEX_DIR; default index/].")
-@click.option("--state-db", type=click.Path(path_type=Path), help="The state DB [env KB_STATE_DB; default state.db].")
+@click.option("--state-db", type=click.Path(path_type=Path), help="The SQLite state DB [env KB_STATE_DB; default state.db; DATABASE_URL overrides it].")
 @click.option("--base-url", help="Where documents live for people, for links [env KB_BASE_URL].")
 @click.option("--stale-days", type=click.IntRange(min=1), help=f"A document not reviewed for this many days is stale [env KB_STALE_DAYS; default {STALE_DAYS}].")
 @click.pass_context
@@ -93,7 +93,7 @@ def digest_command(ctx, length, post, channels, schedule, index_dir, state_db, b
     """Questions, answer rate, feedback, top gaps, busiest, stale and changed documents for a period."""
     from knowledge.answer import KnowledgeBase
     from knowledge.index import LiveIndex
-    from knowledge.state import StateDB
+    from knowledge.state import open_state
 
     root = ctx.find_root().obj
     settings = (root if isinstance(root, Settings) else Settings.from_env()).with_overrides(
@@ -106,12 +106,12 @@ def digest_command(ctx, length, post, channels, schedule, index_dir, state_db, b
     if (post or schedule) and not channels:
         raise click.ClickException("no channel to post to: pass --channel C0123ABCD (or set KB_DIGEST_CHANNELS)")
     client = _client(settings) if post or schedule else None
-    if not schedule and not Path(settings.state_db).exists():
+    if not schedule and not settings.database_url and not Path(settings.state_db).exists():
         raise click.ClickException(f"no state DB at {settings.state_db} (point KB_STATE_DB or --state-db at the bot's)")
     try:
+        state = open_state(settings)
         index = LiveIndex(settings.index_dir)
         kb = KnowledgeBase(index, embedder=None, base_url=settings.base_url)  # for links only: no model
-        state = StateDB(settings.state_db)
         if schedule:
             _run_schedule(client, state, kb, config, channels, length, settings.stale_days, settings.retention_days)
             return

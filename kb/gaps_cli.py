@@ -12,15 +12,18 @@ import yaml
 from knowledge.config import Settings
 from knowledge.errors import KnowledgeError
 
-state_option = click.option("--state-db", type=click.Path(path_type=Path), help="The state DB [env KB_STATE_DB; default state.db].")
+state_option = click.option("--state-db", type=click.Path(path_type=Path), help="The SQLite state DB [env KB_STATE_DB; default state.db; DATABASE_URL overrides it].")
 
 
 def _gaps(ctx: click.Context, state_db: Path | None, embedder=None):
     from knowledge.gaps import Gaps
-    from knowledge.state import StateDB
+    from knowledge.state import open_state
 
-    settings: Settings = ctx.find_root().obj
-    return Gaps(StateDB(state_db or settings.state_db), embedder)
+    settings: Settings = ctx.find_root().obj.with_overrides(state_db=state_db)
+    try:
+        return Gaps(open_state(settings), embedder)
+    except KnowledgeError as exc:  # e.g. DATABASE_URL unreachable: one line, no traceback
+        raise click.ClickException(str(exc)) from None
 
 
 def _gap(gaps, gap_id: int):

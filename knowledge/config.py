@@ -29,6 +29,7 @@ class Settings:
     source: Path = Path("knowledge_base")
     index_dir: Path = Path("index")
     state_db: Path = Path("state.db")
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL for the state; overrides state_db
     base_url: str | None = None
     model: str = BUNDLED_MODEL
     coordinators: tuple[str, ...] = ()
@@ -59,6 +60,7 @@ class Settings:
             "SLACK_SIGNING_SECRET": "slack_signing_secret",
             "SLACK_APP_TOKEN": "slack_app_token",
             "SLACK_API_URL": "slack_api_url",
+            "DATABASE_URL": "database_url",
         }
         for var, name in plain.items():
             if var in env:
@@ -72,6 +74,9 @@ class Settings:
         for var, (name, low) in numbers.items():
             if var in env:
                 values[name] = _whole(env, var, low)
+        scheme = values.get("database_url", "postgres://").split(":", 1)[0]
+        if scheme not in ("postgres", "postgresql"):  # the scheme only: the rest may hold a password
+            raise SettingsError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}")
         return cls(**values)
 
     def with_overrides(self, **overrides) -> "Settings":

@@ -147,24 +147,24 @@ def stale_documents(docs: Iterable[Document], today: date, stale_days: int) -> l
 def figures(state: StateDB, since: datetime, until: datetime) -> Figures:
     """The counts of the questions asked in [since, until), and of everyone's ratings of their answers."""
     period = (iso(since), iso(until))
-    row = state.db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'answered'), 0), COALESCE(SUM(status = 'gap'), 0) "
-        "FROM questions WHERE asked_at >= ? AND asked_at < ?",
+    row = state.execute(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'answered' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN status = 'gap' THEN 1 ELSE 0 END), 0) FROM questions WHERE asked_at >= ? AND asked_at < ?",
         period,
     ).fetchone()
-    ratings = dict(state.db.execute(
+    ratings = dict(state.execute(
         "SELECT f.rating, COUNT(*) FROM feedback f JOIN questions q ON q.id = f.question_id "
         "WHERE q.asked_at >= ? AND q.asked_at < ? GROUP BY f.rating",
         period,
     ).fetchall())
-    return Figures(*row, helpful=ratings.get("helpful", 0), not_helpful=ratings.get("not_helpful", 0))
+    return Figures(*map(int, row), helpful=ratings.get("helpful", 0), not_helpful=ratings.get("not_helpful", 0))
 
 
 def top_documents(state: StateDB, docs: dict[str, Document], since: datetime, until: datetime) -> list[DocumentCount]:
     """The documents whose section came first in the most answered questions."""
-    rows = state.db.execute(
-        "SELECT json_extract(hits, '$[0].path') AS top, COUNT(*) FROM questions "
-        "WHERE status = 'answered' AND asked_at >= ? AND asked_at < ? AND top IS NOT NULL "
+    rows = state.execute(
+        f"SELECT top, COUNT(*) FROM (SELECT {state.TOP_PATH} AS top FROM questions "
+        "WHERE status = 'answered' AND asked_at >= ? AND asked_at < ?) answered WHERE top IS NOT NULL "
         "GROUP BY top ORDER BY COUNT(*) DESC, top LIMIT ?",
         (iso(since), iso(until), TOP_DOCUMENTS),
     ).fetchall()
@@ -203,7 +203,7 @@ def daily_series(state: StateDB, since: datetime, until: datetime) -> list[Day]:
     tz = until.tzinfo or timezone.utc
     first, last = since.astimezone(tz).date(), (until - timedelta(microseconds=1)).astimezone(tz).date()
     counts = {first + timedelta(days=n): [0, 0, 0] for n in range((last - first).days + 1)}
-    rows = state.db.execute("SELECT asked_at, status FROM questions WHERE asked_at >= ? AND asked_at < ?", (iso(since), iso(until)))
+    rows = state.execute("SELECT asked_at, status FROM questions WHERE asked_at >= ? AND asked_at < ?", (iso(since), iso(until)))
     for asked_at, status in rows:
         day = counts.get(datetime.fromisoformat(asked_at).astimezone(tz).date())
         if day is not None:

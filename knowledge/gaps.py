@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from knowledge.state import StateDB, now
 # from 0.35 to 0.55 and split fewest groups at 0.35-0.4.
 GROUP_THRESHOLD = 0.4
 EXAMPLES = 3
+LEASE = timedelta(minutes=10)  # a claimed DM not sent by then (its process died) is claimed again
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,8 @@ class Gaps:
         self.state = state
         self.embedder = embedder
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        return self.state.db
+    def _sql(self, sql: str, params=()):
+        return self.state.execute(sql, params)
 
     def add(self, question_id: int, text: str | None = None) -> int | None:
         """File a question under the open gap it paraphrases, or a new gap; returns the gap id."""
@@ -71,43 +71,41 @@ class Gaps:
         if not text:
             return None
         vector = self.embedder.embed([text])[0]
-        self.db.execute("BEGIN IMMEDIATE")  # two threads filing paraphrases must not open two gaps
-        try:
+        # Two threads or processes filing paraphrases must not open two gaps, nor file one question twice.
+        with self.state.transaction(lock="gaps"):
+            filed = self._sql("SELECT gap_id FROM questions WHERE id = ?", (question_id,)).fetchone()[0]
+            if filed is not None:
+                return filed
             gap_id = self._nearest_open(vector)
             if gap_id is None:
-                cur = self.db.execute(
-                    "INSERT INTO gaps (question, vector, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?)",
+                gap_id = int(self._sql(
+                    "INSERT INTO gaps (question, vector, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?) RETURNING id",
                     (text, vector.astype(np.float32).tobytes(), now(), now()),
-                )
-                gap_id = int(cur.lastrowid)
+                ).fetchone()[0])
             self._absorb(gap_id, vector)
-            self.db.execute("UPDATE questions SET gap_id = ? WHERE id = ?", (gap_id, question_id))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+            self._sql("UPDATE questions SET gap_id = ? WHERE id = ?", (gap_id, question_id))
         return gap_id
 
     def _nearest_open(self, vector: np.ndarray) -> int | None:
-        rows = self.db.execute("SELECT id, vector FROM gaps WHERE status = 'open'").fetchall()
+        rows = self._sql("SELECT id, vector FROM gaps WHERE status = 'open' ORDER BY id").fetchall()
         if not rows:
             return None
-        centroids = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        centroids = np.vstack([np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows])
         scores = centroids @ vector
         best = int(np.argmax(scores))
         return int(rows[best][0]) if scores[best] >= GROUP_THRESHOLD else None
 
     def _absorb(self, gap_id: int, vector: np.ndarray) -> None:
-        blob, size = self.db.execute("SELECT vector, size FROM gaps WHERE id = ?", (gap_id,)).fetchone()
-        total = np.frombuffer(blob, dtype=np.float32) * size + vector
+        blob, size = self._sql("SELECT vector, size FROM gaps WHERE id = ?", (gap_id,)).fetchone()
+        total = np.frombuffer(bytes(blob), dtype=np.float32) * size + vector
         centroid = (total / np.linalg.norm(total)).astype(np.float32)
-        self.db.execute("UPDATE gaps SET vector = ?, size = ?, updated_at = ? WHERE id = ?", (centroid.tobytes(), size + 1, now(), gap_id))
+        self._sql("UPDATE gaps SET vector = ?, size = ?, updated_at = ? WHERE id = ?", (centroid.tobytes(), size + 1, now(), gap_id))
 
     def list(self, status: str | None = "open", limit: int | None = None, gap_id: int | None = None) -> list[Gap]:
         """Gaps with their counts, most asked first (or just `gap_id`)."""
         filters = [(sql, value) for sql, value in (("g.status = ?", status), ("g.id = ?", gap_id)) if value is not None]
         where = ("WHERE " + " AND ".join(sql for sql, _ in filters)) if filters else ""
-        rows = self.db.execute(
+        rows = self._sql(
             "SELECT g.id, g.status, g.question, COUNT(q.id), COUNT(DISTINCT q.user_id), MIN(q.asked_at), MAX(q.asked_at), g.resolved_doc "
             f"FROM gaps g JOIN questions q ON q.gap_id = g.id {where} GROUP BY g.id ORDER BY COUNT(q.id) DESC, MAX(q.asked_at) DESC"
             + (" LIMIT ?" if limit else ""),
@@ -121,8 +119,8 @@ class Gaps:
         return found[0] if found else None
 
     def _examples(self, gap_id: int) -> list[str]:
-        rows = self.db.execute(
-            "SELECT question, COUNT(*) FROM questions WHERE gap_id = ? AND question IS NOT NULL "
+        rows = self._sql(
+            "SELECT MIN(question), COUNT(*) FROM questions WHERE gap_id = ? AND question IS NOT NULL "
             "GROUP BY lower(question) ORDER BY COUNT(*) DESC, MIN(id) LIMIT ?",
             (gap_id, EXAMPLES),
         )
@@ -130,14 +128,14 @@ class Gaps:
 
     def resolve(self, gap_id: int, doc: str, by: str | None = None) -> int:
         """Mark a gap resolved by `doc` and owe each asker a DM; returns how many DMs were queued."""
-        self.db.execute(
+        self._sql(
             "UPDATE gaps SET status = 'resolved', resolved_doc = ?, resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
             (doc, by, now(), now(), gap_id),
         )
         return self._owe_askers(gap_id)
 
     def ignore(self, gap_id: int, by: str | None = None) -> None:
-        self.db.execute("UPDATE gaps SET status = 'ignored', resolved_by = ?, updated_at = ? WHERE id = ?", (by, now(), gap_id))
+        self._sql("UPDATE gaps SET status = 'ignored', resolved_by = ?, updated_at = ? WHERE id = ?", (by, now(), gap_id))
 
     def recheck(self, kb: KnowledgeBase) -> list[int]:
         """Ask every open gap again; those now answered become 'answerable' and their askers are owed a DM."""
@@ -148,7 +146,7 @@ class Gaps:
             answer = kb.ask(gap.question, k=1)
             if answer.answered and self._section(answer) not in self._rejected(gap.id):
                 doc = answer.hits[0].chunk.path
-                self.db.execute(
+                self._sql(
                     "UPDATE gaps SET status = 'answerable', resolved_doc = ?, updated_at = ? WHERE id = ? AND status = 'open'",
                     (doc, now(), gap.id),
                 )
@@ -162,7 +160,7 @@ class Gaps:
 
     def _rejected(self, gap_id: int) -> set[str]:
         """Sections someone rated 👎 (their latest click) for this gap: finding them again is no answer."""
-        rows = self.db.execute(
+        rows = self._sql(
             "SELECT hits FROM questions WHERE gap_id = ? AND id IN (SELECT question_id FROM feedback WHERE rating = 'not_helpful')",
             (gap_id,),
         )
@@ -171,22 +169,43 @@ class Gaps:
 
     def _owe_askers(self, gap_id: int) -> int:
         """One DM per asker (their latest phrasing); the UNIQUE constraint makes this idempotent."""
-        cur = self.db.execute(
-            "INSERT OR IGNORE INTO notifications (gap_id, question_id, user_id, created_at) "
-            "SELECT gap_id, MAX(id), user_id, ? FROM questions WHERE gap_id = ? AND user_id IS NOT NULL GROUP BY user_id",
-            (now(), gap_id),
+        cur = self._sql(
+            "INSERT INTO notifications (gap_id, question_id, user_id, created_at) "
+            "SELECT ?, MAX(id), user_id, ? FROM questions WHERE gap_id = ? AND user_id IS NOT NULL GROUP BY user_id "
+            "ON CONFLICT DO NOTHING",
+            (gap_id, now(), gap_id),
         )
         return cur.rowcount
 
     def pending(self) -> list[Notification]:
-        rows = self.db.execute(
+        """Every DM owed and not sent yet (claimed or not)."""
+        return self._notifications("n.sent_at IS NULL")
+
+    def _notifications(self, where: str, params=()) -> list[Notification]:
+        rows = self._sql(
             "SELECT n.id, n.gap_id, n.question_id, n.user_id, q.question, g.resolved_doc FROM notifications n "
-            "JOIN questions q ON q.id = n.question_id JOIN gaps g ON g.id = n.gap_id WHERE n.sent_at IS NULL ORDER BY n.id"
+            f"JOIN questions q ON q.id = n.question_id JOIN gaps g ON g.id = n.gap_id WHERE {where} ORDER BY n.id", params,
         ).fetchall()
         return [Notification(*r) for r in rows]
 
+    def claim(self, limit: int = 50) -> list[Notification]:
+        """Owed DMs for this process to send: no other process gets them until released or the lease runs out."""
+        stale = (datetime.now(timezone.utc) - LEASE).isoformat(timespec="seconds")
+        with self.state.transaction():  # PostgreSQL: rows another process holds are skipped
+            ids = [r[0] for r in self._sql(
+                "SELECT id FROM notifications WHERE sent_at IS NULL AND (claimed_at IS NULL OR claimed_at < ?) "
+                f"ORDER BY id LIMIT ?{self.state.SKIP_LOCKED}", (stale, limit),
+            ).fetchall()]
+            for note_id in ids:
+                self._sql("UPDATE notifications SET claimed_at = ? WHERE id = ?", (now(), note_id))
+        return [n for n in self._notifications("n.sent_at IS NULL") if n.id in set(ids)]
+
+    def release(self, notification_id: int) -> None:
+        """Give back a claimed DM that could not be sent (e.g. the network failed): the next pass retries it."""
+        self._sql("UPDATE notifications SET claimed_at = NULL WHERE id = ? AND sent_at IS NULL", (notification_id,))
+
     def mark_sent(self, notification_id: int, error: str | None = None) -> None:
-        self.db.execute("UPDATE notifications SET sent_at = ?, error = ? WHERE id = ?", (now(), error, notification_id))
+        self._sql("UPDATE notifications SET sent_at = ?, error = ? WHERE id = ?", (now(), error, notification_id))
 
     def export_csv(self, status: str | None = None) -> str:
         out = io.StringIO()

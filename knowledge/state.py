@@ -1,22 +1,31 @@
-"""The state DB: what users did (questions, everyone's feedback, processed Slack event ids). Never rebuilt.
+"""The state DB: what users did (questions, everyone's feedback, gaps, owed DMs, event ids). Never rebuilt.
 
-SQLite in WAL mode, one connection per thread; schema changes are numbered migrations.
+`StateDB` is the interface the bot, the gaps and the digest use, with the SQL both backends share. Each
+backend owns its connections and its dialect: SQLite here (WAL mode, one connection per thread; the
+default for one machine) and PostgreSQL in `knowledge.state_pg` (when DATABASE_URL is set: many processes
+on many machines). `open_state(settings)` picks one. Schema changes are one numbered list of migrations,
+written once, with the few words the dialects spell differently as {placeholders}.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from knowledge.answer import Answer
+from knowledge.errors import KnowledgeError
 
-MIGRATIONS = [
+MIGRATION_TEMPLATES = [
     """
     CREATE TABLE questions (
-        id INTEGER PRIMARY KEY,
+        id {id},
         asked_at TEXT NOT NULL,
         user_id TEXT,
         channel_id TEXT,
@@ -25,8 +34,8 @@ MIGRATIONS = [
         question TEXT,                  -- NULL once the retention period has passed
         status TEXT NOT NULL,           -- pending | answered | gap | error
         answered INTEGER,
-        top_score REAL,
-        hits TEXT,                      -- JSON: [{path, heading_path, anchor, score}]
+        top_score {real},
+        hits TEXT,                      -- JSON: [{{path, heading_path, anchor, score}}]
         feedback TEXT,                  -- helpful | not_helpful
         feedback_at TEXT,
         error TEXT
@@ -36,10 +45,10 @@ MIGRATIONS = [
     """,
     """
     CREATE TABLE gaps (
-        id INTEGER PRIMARY KEY,
+        id {id},
         status TEXT NOT NULL DEFAULT 'open',  -- open | answerable | resolved | ignored
         question TEXT,                        -- the first phrasing, NULL after the retention period
-        vector BLOB NOT NULL,                 -- float32 unit centroid of its questions' embeddings
+        vector {blob} NOT NULL,               -- float32 unit centroid of its questions' embeddings
         size INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
@@ -47,12 +56,12 @@ MIGRATIONS = [
         resolved_by TEXT,
         resolved_at TEXT
     );
-    ALTER TABLE questions ADD COLUMN gap_id INTEGER REFERENCES gaps(id);
+    ALTER TABLE questions ADD COLUMN gap_id {ref} REFERENCES gaps(id);
     CREATE INDEX questions_gap ON questions(gap_id);
     CREATE TABLE notifications (                -- DMs owed to askers when their gap is answered
-        id INTEGER PRIMARY KEY,
-        gap_id INTEGER NOT NULL REFERENCES gaps(id),
-        question_id INTEGER NOT NULL REFERENCES questions(id),
+        id {id},
+        gap_id {ref} NOT NULL REFERENCES gaps(id),
+        question_id {ref} NOT NULL REFERENCES questions(id),
         user_id TEXT NOT NULL,
         created_at TEXT NOT NULL,
         sent_at TEXT,
@@ -67,7 +76,7 @@ MIGRATIONS = [
     # clicker unknown: it is carried over as the asker's and no longer written.
     """
     CREATE TABLE feedback (
-        question_id INTEGER NOT NULL REFERENCES questions(id),
+        question_id {ref} NOT NULL REFERENCES questions(id),
         user_id TEXT NOT NULL,              -- who clicked, '' when unknown (a question asked outside Slack)
         rating TEXT NOT NULL,               -- helpful | not_helpful, their latest click
         rated_at TEXT NOT NULL,
@@ -76,12 +85,41 @@ MIGRATIONS = [
     INSERT INTO feedback (question_id, user_id, rating, rated_at)
         SELECT id, COALESCE(user_id, ''), feedback, COALESCE(feedback_at, asked_at) FROM questions WHERE feedback IS NOT NULL
     """,
+    # Many processes may send the owed DMs: one claims a DM (claimed_at) before sending it, and a claim
+    # older than a lease is taken over (its process died). Vectors by content hash: any machine's
+    # `kb index` reuses what another one embedded.
+    """
+    ALTER TABLE notifications ADD COLUMN claimed_at TEXT;
+    CREATE TABLE vectors (
+        model TEXT NOT NULL,
+        hash TEXT NOT NULL,                 -- the chunk's content hash
+        vector {blob} NOT NULL,             -- float32
+        PRIMARY KEY (model, hash)
+    )
+    """,
 ]
+SQLITE_WORDS = {"id": "INTEGER PRIMARY KEY", "ref": "INTEGER", "real": "REAL", "blob": "BLOB"}
+MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQLite runs, as it always did
+
+QUESTION_COLUMNS = "q.id, q.asked_at, q.user_id, q.channel_id, q.thread_ts, q.surface, q.question, q.status, q.answered, q.top_score, q.hits"
 # A question with the asker's own rating (the `feedback` field), whoever else rated it.
 SELECT_QUESTIONS = (
-    "SELECT q.*, f.rating AS own_rating FROM questions q "
+    f"SELECT {QUESTION_COLUMNS}, f.rating, q.gap_id FROM questions q "
     "LEFT JOIN feedback f ON f.question_id = q.id AND f.user_id = COALESCE(q.user_id, '')"
 )
+# What `kb state import` copies, parents first; the key says which rows are already there.
+TABLES = {
+    "gaps": "id", "questions": "id", "feedback": "question_id, user_id", "notifications": "id",
+    "events": "event_id", "digests": "period, channel", "meta": "key", "vectors": "model, hash",
+}
+
+
+class StateUnavailable(KnowledgeError):
+    """The state database cannot be reached or used; the message names the setting to fix."""
+
+
+class ImportConflict(KnowledgeError):
+    """The target already holds different rows under the ids being imported."""
 
 
 def now() -> str:
@@ -106,7 +144,191 @@ class Question:
 
 
 class StateDB:
-    """Questions, feedback and event ids. Safe to use from many threads at once."""
+    """Questions, feedback, gaps, owed DMs and event ids. Safe from many threads (and, on PostgreSQL, many processes).
+
+    `StateDB(path)` opens the SQLite backend, as `Path(...)` gives a PosixPath; `open_state(settings)` picks
+    the backend from the settings.
+    """
+
+    # The dialect: how each backend spells the first hit's path of a JSON `hits` column, and row locks.
+    TOP_PATH = "json_extract(hits, '$[0].path')"
+    SKIP_LOCKED = ""
+    name = "SQLite"
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(SQLiteState if cls is StateDB else cls)
+
+    # -- the seam each backend implements ----------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement (`?` placeholders); returns a cursor-like result (fetchone, fetchall, rowcount, iteration)."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[None]:
+        """Statements run inside one transaction; `lock` names a critical section held until it ends."""
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self.execute(sql + " RETURNING id", params).fetchone()[0])
+
+    # -- what the bot, the gaps and the digest need ------------------------------------------------
+
+    def first_time(self, event_id: str) -> bool:
+        """Record a Slack event id; False if it was seen before (a retry that must not answer twice)."""
+        cur = self.execute("INSERT INTO events (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (event_id, now()))
+        return cur.rowcount == 1
+
+    def record_question(self, question: str, surface: str, user_id: str | None = None,
+                        channel_id: str | None = None, thread_ts: str | None = None) -> int:
+        """Store a question before it is searched, so an error later cannot lose it."""
+        return self._insert(
+            "INSERT INTO questions (asked_at, user_id, channel_id, thread_ts, surface, question, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            (now(), user_id, channel_id, thread_ts, surface, question),
+        )
+
+    def record_answer(self, question_id: int, answer: Answer) -> None:
+        hits = [
+            {"path": h.chunk.path, "heading_path": list(h.chunk.heading_path), "anchor": h.chunk.anchor, "score": round(h.score, 4)}
+            for h in answer.hits
+        ]
+        top = max((h.score for h in answer.hits), default=None)
+        self.execute(
+            "UPDATE questions SET status = ?, answered = ?, top_score = ?, hits = ? WHERE id = ?",
+            ("answered" if answer.answered else "gap", int(answer.answered), None if top is None else float(top), json.dumps(hits), question_id),
+        )
+
+    def record_outcome(self, question_id: int, status: str, error: str | None = None) -> None:
+        """Set a status that is not an answer: `gap` (e.g. no battlecard found) or `error`."""
+        self.execute("UPDATE questions SET status = ?, error = ? WHERE id = ?", (status, error, question_id))
+
+    def record_feedback(self, question_id: int, helpful: bool, user_id: str | None = None) -> bool:
+        """Store `user_id`'s rating of an answer, replacing their earlier one; None rates as the asker.
+
+        Returns False when there is no such question (nothing is stored).
+        """
+        cur = self.execute(
+            "INSERT INTO feedback (question_id, user_id, rating, rated_at) "
+            "SELECT id, COALESCE(?, user_id, ''), ?, ? FROM questions WHERE id = ? "
+            "ON CONFLICT (question_id, user_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
+            (user_id, "helpful" if helpful else "not_helpful", now(), question_id),
+        )
+        return cur.rowcount > 0
+
+    def ratings(self, question_id: int) -> dict[str, str]:
+        """Everyone's latest rating of one answer: {user id: 'helpful' | 'not_helpful'}."""
+        rows = self.execute("SELECT user_id, rating FROM feedback WHERE question_id = ? ORDER BY rated_at, user_id", (question_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def feedback_counts(self, question_id: int) -> tuple[int, int]:
+        """(helpful, not helpful) people for one answer, as its buttons show them."""
+        counts = dict(self.execute("SELECT rating, COUNT(*) FROM feedback WHERE question_id = ? GROUP BY rating", (question_id,)).fetchall())
+        return counts.get("helpful", 0), counts.get("not_helpful", 0)
+
+    def question(self, question_id: int) -> Question | None:
+        row = self.execute(f"{SELECT_QUESTIONS} WHERE q.id = ?", (question_id,)).fetchone()
+        return _question(row) if row else None
+
+    def questions(self) -> list[Question]:
+        return [_question(r) for r in self.execute(f"{SELECT_QUESTIONS} ORDER BY q.id").fetchall()]
+
+    def forget_old_questions(self, days: int) -> int:
+        """Delete question texts older than `days`; the rows (and so the counts) stay."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+        cur = self.execute("UPDATE questions SET question = NULL WHERE asked_at < ? AND question IS NOT NULL", (cutoff,))
+        self.execute(
+            "UPDATE gaps SET question = NULL WHERE question IS NOT NULL AND id NOT IN "
+            "(SELECT gap_id FROM questions WHERE gap_id IS NOT NULL AND asked_at >= ?)", (cutoff,),
+        )
+        self.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
+        return cur.rowcount
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def claim_digest(self, period: str, channel: str) -> bool:
+        """True the first time a digest for `period` goes to `channel`; False ever after."""
+        cur = self.execute("INSERT INTO digests (period, channel, posted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (period, channel, now()))
+        return cur.rowcount == 1
+
+    def release_digest(self, period: str, channel: str) -> None:
+        """Undo a claim whose post failed, so the next run tries again."""
+        self.execute("DELETE FROM digests WHERE period = ? AND channel = ?", (period, channel))
+
+    # -- the embedding cache, shared by every machine that indexes against this database --------
+
+    def cached_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored float32 vectors of those content hashes that `model` has embedded before."""
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for start in range(0, len(wanted), 500):  # SQLite's limit on parameters is 999 on old builds
+            batch = wanted[start:start + 500]
+            rows = self.execute(
+                f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({', '.join('?' * len(batch))})", (model, *batch)
+            ).fetchall()
+            found.update((h, np.frombuffer(bytes(v), dtype=np.float32)) for h, v in rows)
+        return found
+
+    def store_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Remember `model`'s vectors by content hash (a hash already stored keeps its vector)."""
+        self.executemany(
+            "INSERT INTO vectors (model, hash, vector) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+        )
+
+    # -- copying a SQLite state DB in ------------------------------------------------------------
+
+    def import_from(self, source: "StateDB") -> dict[str, int]:
+        """Copy every row of `source` that is not here yet (by key); returns rows added per table.
+
+        Idempotent: a second run adds nothing. Ids are kept, so the target must not already hold other
+        questions or gaps under the same ids (ImportConflict).
+        """
+        added = {}
+        with self.transaction(lock="import"):
+            self._check_ids(source, "questions", "asked_at")
+            self._check_ids(source, "gaps", "created_at")
+            for table, key in TABLES.items():
+                mine = set(self.columns(table))
+                columns = [c for c in source.columns(table) if c in mine]
+                if not columns:
+                    continue
+                rows = source.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
+                before = self.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                marks = ", ".join("?" * len(columns))
+                self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                                 [tuple(r) for r in rows])
+                added[table] = self.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] - before
+            self._after_import()
+        return added
+
+    def _check_ids(self, source: "StateDB", table: str, column: str) -> None:
+        mine = dict(self.execute(f"SELECT id, {column} FROM {table}").fetchall())
+        clashes = [i for i, value in source.execute(f"SELECT id, {column} FROM {table}") if i in mine and mine[i] != value]
+        if clashes:
+            raise ImportConflict(f"the target already has other {table} under the same ids (e.g. {clashes[0]}): import into an empty database")
+
+    def _after_import(self) -> None:
+        """Bring id generators past the imported ids (PostgreSQL's identity sequences)."""
+
+    def columns(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+
+class SQLiteState(StateDB):
+    """The state in one SQLite file, WAL mode, one connection per thread: one machine, any number of threads."""
 
     def __init__(self, path: Path | str):
         self.path = str(path)
@@ -126,116 +348,48 @@ class StateDB:
             self._local.conn = conn
         return conn
 
-    def _migrate(self) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[None]:
+        # SQLite has one writer at a time: BEGIN IMMEDIATE takes the write lock up front, for any `lock`.
+        self.db.execute("BEGIN IMMEDIATE")
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def columns(self, table: str) -> list[str]:
+        return [r[1] for r in self.execute(f"PRAGMA table_info({table})")]
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
             for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in filter(str.strip, script.split(";")):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {n}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def first_time(self, event_id: str) -> bool:
-        """Record a Slack event id; False if it was seen before (a retry that must not answer twice)."""
-        cur = self.db.execute("INSERT OR IGNORE INTO events (event_id, seen_at) VALUES (?, ?)", (event_id, now()))
-        return cur.rowcount == 1
-
-    def record_question(self, question: str, surface: str, user_id: str | None = None,
-                        channel_id: str | None = None, thread_ts: str | None = None) -> int:
-        """Store a question before it is searched, so an error later cannot lose it."""
-        cur = self.db.execute(
-            "INSERT INTO questions (asked_at, user_id, channel_id, thread_ts, surface, question, status) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-            (now(), user_id, channel_id, thread_ts, surface, question),
-        )
-        return int(cur.lastrowid)
-
-    def record_answer(self, question_id: int, answer: Answer) -> None:
-        hits = [
-            {"path": h.chunk.path, "heading_path": list(h.chunk.heading_path), "anchor": h.chunk.anchor, "score": round(h.score, 4)}
-            for h in answer.hits
-        ]
-        self.db.execute(
-            "UPDATE questions SET status = ?, answered = ?, top_score = ?, hits = ? WHERE id = ?",
-            (
-                "answered" if answer.answered else "gap",
-                int(answer.answered),
-                max((h.score for h in answer.hits), default=None),
-                json.dumps(hits),
-                question_id,
-            ),
-        )
-
-    def record_outcome(self, question_id: int, status: str, error: str | None = None) -> None:
-        """Set a status that is not an answer: `gap` (e.g. no battlecard found) or `error`."""
-        self.db.execute("UPDATE questions SET status = ?, error = ? WHERE id = ?", (status, error, question_id))
-
-    def record_feedback(self, question_id: int, helpful: bool, user_id: str | None = None) -> bool:
-        """Store `user_id`'s rating of an answer, replacing their earlier one; None rates as the asker.
-
-        Returns False when there is no such question (nothing is stored).
-        """
-        cur = self.db.execute(
-            "INSERT INTO feedback (question_id, user_id, rating, rated_at) "
-            "SELECT id, COALESCE(?, user_id, ''), ?, ? FROM questions WHERE id = ? "
-            "ON CONFLICT (question_id, user_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
-            (user_id, "helpful" if helpful else "not_helpful", now(), question_id),
-        )
-        return cur.rowcount > 0
-
-    def ratings(self, question_id: int) -> dict[str, str]:
-        """Everyone's latest rating of one answer: {user id: 'helpful' | 'not_helpful'}."""
-        rows = self.db.execute("SELECT user_id, rating FROM feedback WHERE question_id = ? ORDER BY rated_at", (question_id,))
-        return {r[0]: r[1] for r in rows}
-
-    def feedback_counts(self, question_id: int) -> tuple[int, int]:
-        """(helpful, not helpful) people for one answer, as its buttons show them."""
-        counts = dict(self.db.execute("SELECT rating, COUNT(*) FROM feedback WHERE question_id = ? GROUP BY rating", (question_id,)).fetchall())
-        return counts.get("helpful", 0), counts.get("not_helpful", 0)
-
-    def question(self, question_id: int) -> Question | None:
-        row = self.db.execute(f"{SELECT_QUESTIONS} WHERE q.id = ?", (question_id,)).fetchone()
-        return _question(row) if row else None
-
-    def questions(self) -> list[Question]:
-        return [_question(r) for r in self.db.execute(f"{SELECT_QUESTIONS} ORDER BY q.id")]
-
-    def forget_old_questions(self, days: int) -> int:
-        """Delete question texts older than `days`; the rows (and so the counts) stay."""
-        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
-        cur = self.db.execute("UPDATE questions SET question = NULL WHERE asked_at < ? AND question IS NOT NULL", (cutoff,))
-        self.db.execute(
-            "UPDATE gaps SET question = NULL WHERE question IS NOT NULL AND id NOT IN "
-            "(SELECT gap_id FROM questions WHERE gap_id IS NOT NULL AND asked_at >= ?)", (cutoff,),
-        )
-        self.db.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
-        return cur.rowcount
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
-
-    def claim_digest(self, period: str, channel: str) -> bool:
-        """True the first time a digest for `period` goes to `channel`; False ever after."""
-        cur = self.db.execute("INSERT OR IGNORE INTO digests (period, channel, posted_at) VALUES (?, ?, ?)", (period, channel, now()))
-        return cur.rowcount == 1
-
-    def release_digest(self, period: str, channel: str) -> None:
-        """Undo a claim whose post failed, so the next run tries again."""
-        self.db.execute("DELETE FROM digests WHERE period = ? AND channel = ?", (period, channel))
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {n}")
 
 
-def _question(row: sqlite3.Row) -> Question:
+def open_state(settings) -> StateDB:
+    """PostgreSQL when `settings.database_url` is set (nothing is written locally), else SQLite at `settings.state_db`."""
+    url = getattr(settings, "database_url", None)
+    if url:
+        from knowledge.state_pg import PostgresState
+
+        return PostgresState(url)
+    return StateDB(settings.state_db)
+
+
+def _question(row: Sequence[Any]) -> Question:
+    (id_, asked_at, user_id, channel_id, thread_ts, surface, question, status, answered, top_score, hits, rating, gap_id) = tuple(row)
     return Question(
-        row["id"], row["asked_at"], row["user_id"], row["channel_id"], row["thread_ts"], row["surface"],
-        row["question"], row["status"], None if row["answered"] is None else bool(row["answered"]),
-        row["top_score"], json.loads(row["hits"] or "[]"), row["own_rating"], row["gap_id"],
+        id_, asked_at, user_id, channel_id, thread_ts, surface, question, status,
+        None if answered is None else bool(answered), top_score, json.loads(hits or "[]"), rating, gap_id,
     )

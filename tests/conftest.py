@@ -57,3 +57,49 @@ def write(folder: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/postgres.py); fails loudly if it cannot start."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """DATABASE_URL for one test: its own empty schema."""
+    return postgres.fresh_url()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """A function opening state DBs on one backend: a SQLite file in tmp_path, or a fresh PostgreSQL schema."""
+    from knowledge.state import StateDB
+
+    opened = []
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+
+    def open_state(name: str = "state.db"):
+        if url:
+            from knowledge.state_pg import PostgresState
+
+            opened.append(PostgresState(url))
+        else:
+            opened.append(StateDB(tmp_path / name))
+        return opened[-1]
+
+    open_state.kind = request.param
+    open_state.url = url
+    yield open_state
+    for state in opened:
+        state.close()
+
+
+@pytest.fixture
+def state(backend):
+    """A fresh state DB on each backend (tests using it run twice)."""
+    return backend()

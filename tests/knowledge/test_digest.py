@@ -1,4 +1,4 @@
-"""The digest's figures on a real state DB and the real sample index; the schedule's clock arithmetic."""
+"""The digest's figures on a real state DB (SQLite and PostgreSQL) and the real sample index; the schedule's clock arithmetic."""
 from __future__ import annotations
 
 import io
@@ -74,7 +74,7 @@ def record(state: StateDB, index: Index, gaps: Gaps, when, status, top, feedback
         state.record_feedback(qid, feedback == "helpful")
     if status == "gap":
         gaps.add(qid)
-    state.db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", (iso(when), qid))
+    state.execute("UPDATE questions SET asked_at = ? WHERE id = ?", (iso(when), qid))
     return qid
 
 
@@ -84,8 +84,7 @@ def index(sample_index) -> Index:
 
 
 @pytest.fixture
-def filled(tmp_path, index, embedder) -> StateDB:
-    state = StateDB(tmp_path / "state.db")
+def filled(state, index, embedder) -> StateDB:
     gaps = Gaps(state, embedder)
     for row in QUESTIONS:
         record(state, index, gaps, *row)
@@ -190,8 +189,8 @@ def test_render_text_reads_as_a_report(filled, index):
         assert line in text
 
 
-def test_an_empty_period_says_so(tmp_path, index):
-    digest = compute(StateDB(tmp_path / "state.db"), index, SINCE, UNTIL, stale_days=500)
+def test_an_empty_period_says_so(state, index):
+    digest = compute(state, index, SINCE, UNTIL, stale_days=500)
     assert digest.current == Figures() and digest.rate_change is None
     assert "Answer rate      n/a  (vs n/a): 0 answered, 0 gaps" in render_text(digest)
     assert "Top open gaps\n  none" in render_text(digest)

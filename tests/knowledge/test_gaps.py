@@ -1,4 +1,4 @@
-"""Content gaps on a real state DB with the real model: grouping, counts, re-checks, notifications."""
+"""Content gaps on a real state DB (SQLite and PostgreSQL) with the real model: grouping, counts, re-checks, notifications."""
 from __future__ import annotations
 
 import threading
@@ -7,18 +7,12 @@ import pytest
 
 from knowledge.answer import Answer
 from knowledge.gaps import Gaps
-from knowledge.state import StateDB
 
 SOC2 = ["do we have a SOC 2 report", "can i get our soc2 type ii report for a prospect", "is there a soc 2 audit report we can share", "where's the SOC2 report", "customer asking for our SOC 2"]
 HIPAA = ["do we support HIPAA and sign a BAA", "will we sign a business associate agreement", "is brightwave hipaa compliant"]
 LEAVE = ["what is our parental leave policy", "how many weeks of parental leave do we get"]
 DYNAMICS = ["does flow integrate with microsoft dynamics", "dynamics 365 connector?", "can we connect to MS Dynamics CRM"]
 PIED = ["battlecard: pied piper", "battlecard: piedpiper", "pied piper battlecard"]
-
-
-@pytest.fixture
-def state(tmp_path):
-    return StateDB(tmp_path / "state.db")
 
 
 @pytest.fixture
@@ -98,9 +92,9 @@ def test_concurrent_writers_lose_nothing(state, gaps):
 
 def test_retention_deletes_texts_but_keeps_counts(state, gaps):
     old = file_gap(state, gaps, SOC2[0], "U1")
-    state.db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00'")
+    state.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00'")
     state.first_time("Ev-old")
-    state.db.execute("UPDATE events SET seen_at = '2020-01-01T00:00:00+00:00'")
+    state.execute("UPDATE events SET seen_at = '2020-01-01T00:00:00+00:00'")
     file_gap(state, gaps, HIPAA[0], "U2")
     assert state.forget_old_questions(days=30) == 1
     questions = state.questions()
