@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from slack_sdk import WebClient
@@ -19,17 +20,20 @@ class GapWatcher:
     """Polls the index; a new build triggers a gap recheck. Pending DMs (e.g. from `kb gaps resolve`) go out too."""
 
     def __init__(self, kb: KnowledgeBase, gaps: Gaps, state: StateDB, client: WebClient, interval: float = 30.0,
-                 retention_days: int | None = None):
+                 retention_days: int | None = None, host: str | None = None):
         self.kb, self.gaps, self.state, self.client = kb, gaps, state, client
+        # Each machine builds its own index (its own build names) and several may share one state DB:
+        # the last build rechecked is remembered per machine, or they would recheck each other's every tick.
+        self.rechecked = f"{RECHECKED}:{host or socket.gethostname()}"
         self.interval = interval
         self.retention_days = retention_days
         self._stop = threading.Event()
 
     def tick(self) -> None:
         build = self.kb.index.get().dir.name  # opening the new build here also swaps it in for the bot
-        if self.state.get_meta(RECHECKED) != build:
+        if self.state.get_meta(self.rechecked) != build:
             now_answerable = self.gaps.recheck(self.kb)
-            self.state.set_meta(RECHECKED, build)
+            self.state.set_meta(self.rechecked, build)
             if now_answerable:
                 log.info("Index %s answers %d open gap(s): %s", build, len(now_answerable), now_answerable)
         send_pending(self.client, self.gaps, self.kb)
