@@ -68,7 +68,7 @@ class PostgresState(StateDB):
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     name = "PostgreSQL"
 
-    def __init__(self, url: str, pool_size: int = 10, timeout: float = TIMEOUT):
+    def __init__(self, url: str, pool_size: int = 5, timeout: float = TIMEOUT):
         if not url.startswith(SCHEMES):
             raise StateUnavailable(f"DATABASE_URL must start with postgres:// or postgresql://, not {url.split(':', 1)[0]!r}")
         self.where = describe(url)
