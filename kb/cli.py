@@ -75,7 +75,12 @@ def index_command(ctx, source, index_dir, model, force):
     from knowledge.embedder import SentenceTransformerEmbedder
 
     settings = _settings(ctx).with_overrides(source=source, index_dir=index_dir, model=model)
+    shared = _shared_vectors(settings)  # before the model loads: a wrong DATABASE_URL fails in seconds
     embedder = SentenceTransformerEmbedder(settings.model)
+    if shared is not None:
+        from knowledge.vector_cache import CachedEmbedder
+
+        embedder = CachedEmbedder(embedder, shared)
     progress = _Progress("Embedding chunks")
     try:
         report = build(settings.source, settings.index_dir, embedder, progress=progress, force=force, max_file_mb=settings.max_file_mb)
@@ -95,6 +100,15 @@ def index_command(ctx, source, index_dir, model, force):
         + (f", {len(report.drafts)} drafts left out" if report.drafts else "")
     )
     click.echo(f"  chunks: {report.chunks} in all, {report.embedded} embedded, {report.reused} reused")
+
+
+def _shared_vectors(settings: Settings):
+    """With DATABASE_URL, the state database: its vector cache is shared by every machine that indexes."""
+    if not settings.database_url:
+        return None
+    from knowledge.state import open_state
+
+    return open_state(settings)
 
 
 def _knowledge_base(settings: Settings):

@@ -298,7 +298,7 @@ class StateDB:
         """
         added = {}
         with self.transaction(lock="import"):
-            self._check_ids(source, "questions", "asked_at")
+            self._check_ids(source, "questions", "asked_at, surface, user_id, channel_id, thread_ts")
             self._check_ids(source, "gaps", "created_at")
             for table, key in TABLES.items():
                 mine = set(self.columns(table))
@@ -314,9 +314,10 @@ class StateDB:
             self._after_import()
         return added
 
-    def _check_ids(self, source: "StateDB", table: str, column: str) -> None:
-        mine = dict(self.execute(f"SELECT id, {column} FROM {table}").fetchall())
-        clashes = [i for i, value in source.execute(f"SELECT id, {column} FROM {table}") if i in mine and mine[i] != value]
+    def _check_ids(self, source: "StateDB", table: str, columns: str) -> None:
+        """Rows under the same id must be the same rows (by columns that never change), or ids would collide."""
+        mine = {r[0]: tuple(r[1:]) for r in self.execute(f"SELECT id, {columns} FROM {table}").fetchall()}
+        clashes = [r[0] for r in source.execute(f"SELECT id, {columns} FROM {table}").fetchall() if r[0] in mine and mine[r[0]] != tuple(r[1:])]
         if clashes:
             raise ImportConflict(f"the target already has other {table} under the same ids (e.g. {clashes[0]}): import into an empty database")
 

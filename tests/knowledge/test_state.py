@@ -88,7 +88,7 @@ def test_one_question_filed_twice_at_once_counts_once(backend, embedder):
 
 def test_each_owed_dm_is_claimed_by_one_sender(backend, embedder):
     state = backend()
-    gaps = Gaps(state, embedder)
+    gaps = Gaps(state, Remembered(embedder, SOC2))
     gap = [gaps.add(gap_question(state, SOC2[n % len(SOC2)], f"U{n}")) for n in range(12)][0]
     assert gaps.resolve(gap, "playbooks/security-review.md") == 12
     claimed = race(backend, lambda s: [n.id for n in Gaps(s, embedder).claim(limit=5)], n=6)

@@ -1,0 +1,49 @@
+"""Vectors shared between machines: an embedder that asks the state database before it asks the model.
+
+Each machine still builds its own local index; with a shared state (PostgreSQL) a text that any machine
+embedded with the same model is read back, not embedded again. Keyed by a hash of (model, text), so
+chunks, headings and titles are all covered, whatever the indexer does with them.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from knowledge.embedder import Embedder
+
+
+class VectorStore(Protocol):
+    def cached_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def store_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+
+
+def text_key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
+
+
+class CachedEmbedder:
+    """`inner` behind a shared cache; `embedded` counts the texts the model really embedded.
+
+    >>> embedder = CachedEmbedder(SentenceTransformerEmbedder(), open_state(settings))
+    """
+
+    def __init__(self, inner: Embedder, store: VectorStore):
+        self.inner, self.store = inner, store
+        self.name, self.dim = inner.name, inner.dim
+        self.embedded = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = [text_key(self.name, t) for t in texts]
+        found = self.store.cached_vectors(self.name, keys)
+        todo = {k: t for k, t in zip(keys, texts) if k not in found}
+        if todo:
+            fresh = dict(zip(todo, self.inner.embed(list(todo.values()))))
+            self.store.store_vectors(self.name, fresh)
+            found.update(fresh)
+            self.embedded += len(todo)
+        return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False)
