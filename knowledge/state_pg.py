@@ -23,6 +23,8 @@ MIGRATIONS = [t.format(**PG_WORDS) for t in MIGRATION_TEMPLATES]
 SCHEMES = ("postgres://", "postgresql://")
 CONNECT_TIMEOUT = 5  # seconds: a wrong or unreachable DATABASE_URL fails this fast
 TIMEOUT = 2  # seconds a request waits for a pooled connection: with the database down, Slack still gets its ack in 3
+DOWN_TIMEOUT = 0.25  # the same, once a request found the database down
+RECONNECT_TIMEOUT = 3.0
 
 
 def lock_key(name: str) -> int:
@@ -72,8 +74,9 @@ class PostgresState(StateDB):
     def __init__(self, url: str, pool_size: int = 5, timeout: float = TIMEOUT):
         if not url.startswith(SCHEMES):
             raise StateUnavailable(f"DATABASE_URL must start with postgres:// or postgresql://, not {url.split(':', 1)[0]!r}")
-        self.where = describe(url)
+        self.url, self.where = url, describe(url)
         self._local = threading.local()
+        self._failing = False  # the last request found the database down: the next ones wait less
         try:
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
                 self._migrate(conn)
@@ -81,6 +84,9 @@ class PostgresState(StateDB):
             raise StateUnavailable(f"DATABASE_URL: cannot use PostgreSQL at {self.where}: {_first_line(exc)}") from None
         self.pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, timeout=timeout, name="kb-state", open=True,
+            # Reconnecting backs off exponentially; giving up soon resets it, so after a long outage the next
+            # request's fresh attempt connects at once instead of waiting out a long back-off.
+            reconnect_timeout=RECONNECT_TIMEOUT,
             kwargs={"autocommit": True, "connect_timeout": max(2, int(timeout))},  # libpq's minimum is 2
             check=ConnectionPool.check_connection,  # a connection the server dropped is replaced, not handed out
         )
@@ -90,10 +96,25 @@ class PostgresState(StateDB):
         if conn is not None:
             return _run(conn, sql, params)
         try:
-            with self.pool.connection() as conn:
-                return _run(conn, sql, params)
+            # While the database is down, a request gives up fast, so one that stores twice (an event id,
+            # then its question) still acks within Slack's 3 s; the pool keeps reconnecting meanwhile.
+            with self.pool.connection(timeout=DOWN_TIMEOUT if self._failing else None) as conn:
+                rows = _run(conn, sql, params)
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            if self._failing and isinstance(exc, PoolTimeout):
+                return self._direct(sql, params, exc)
+            self._failing = True
             raise StateUnavailable(f"the state database (DATABASE_URL, {self.where}) failed: {_first_line(exc)}") from exc
+        self._failing = False
+        return rows
+
+    def _direct(self, sql: str, params: Sequence[Any], pool_error: Exception) -> _Rows:
+        """After an outage the pool may still be backing off: if the database is back, use a connection of our own."""
+        try:
+            with psycopg.connect(self.url, connect_timeout=2, autocommit=True) as conn:
+                return _run(conn, sql, params)
+        except psycopg.OperationalError as exc:
+            raise StateUnavailable(f"the state database (DATABASE_URL, {self.where}) failed: {_first_line(exc)}") from pool_error
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
