@@ -21,8 +21,7 @@ def this_week(state: StateDB) -> Figures:
     return figures(state, until - timedelta(days=7), until)
 
 
-def test_each_person_keeps_one_rating_an_answer_and_their_latest_click_wins(tmp_path):
-    state = StateDB(tmp_path / "state.db")
+def test_each_person_keeps_one_rating_an_answer_and_their_latest_click_wins(state):  # on both backends
     qid = answered(state, "renewal uplift cap")
     other = answered(state, "discount approval")
     assert state.record_feedback(qid, True, user_id="U0ASKER")
@@ -35,8 +34,7 @@ def test_each_person_keeps_one_rating_an_answer_and_their_latest_click_wins(tmp_
     assert state.question(qid).feedback == "helpful" and state.question(other).feedback is None
 
 
-def test_a_peers_thumbs_down_leaves_the_askers_own_rating_alone(tmp_path):
-    state = StateDB(tmp_path / "state.db")
+def test_a_peers_thumbs_down_leaves_the_askers_own_rating_alone(state):  # on both backends
     qid = answered(state, "renewal uplift cap")
     state.record_feedback(qid, True, user_id="U0ASKER")
     state.record_feedback(qid, False, user_id="U0PEER1")
@@ -44,14 +42,12 @@ def test_a_peers_thumbs_down_leaves_the_askers_own_rating_alone(tmp_path):
     assert [q.feedback for q in state.questions()] == ["helpful"]
 
 
-def test_no_rating_is_stored_for_a_question_that_does_not_exist(tmp_path):
-    state = StateDB(tmp_path / "state.db")
+def test_no_rating_is_stored_for_a_question_that_does_not_exist(state):  # on both backends
     assert state.record_feedback(4242, True, user_id="U0PEER1") is False
     assert state.ratings(4242) == {} and state.feedback_counts(4242) == (0, 0)
 
 
-def test_the_digest_counts_every_persons_rating(tmp_path):
-    state = StateDB(tmp_path / "state.db")
+def test_the_digest_counts_every_persons_rating(state):  # on both backends
     qid = answered(state, "renewal uplift cap")
     answered(state, "discount approval")
     state.record_feedback(qid, True, user_id="U0ASKER")
@@ -86,8 +82,7 @@ def test_migration_carries_old_ratings_over_as_the_askers(tmp_path):
     assert state.ratings(1) == {"U0ASKER": "helpful"}
 
 
-def test_a_section_a_peer_rated_down_does_not_close_the_gap_on_recheck(tmp_path, embedder, sample_kb):
-    state = StateDB(tmp_path / "state.db")
+def test_a_section_a_peer_rated_down_does_not_close_the_gap_on_recheck(state, embedder, sample_kb):
     gaps = Gaps(state, embedder)
     text = "who approves a 30% discount"
     qid = state.record_question(text, "mention", "U0ASKER", "C1")
