@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -82,6 +83,7 @@ def test_gaps_and_digest_read_the_shared_database(pg_url, embedder, sample_index
         qid = state.record_question("is brightwave hipaa compliant", "dm", "U1", "D1")
         state.record_answer(qid, Answer("is brightwave hipaa compliant", False, []))
         Gaps(state, embedder).add(qid)
+        state.execute("UPDATE questions SET asked_at = ?", ((datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds"),))
     finally:
         state.close()
     env = {"DATABASE_URL": pg_url, "KB_INDEX_DIR": str(sample_index)}
