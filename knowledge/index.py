@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date
@@ -18,7 +19,7 @@ import faiss
 import numpy as np
 
 from knowledge.errors import IndexModelMismatch, IndexNotFound
-from knowledge.text import STOPWORDS, words
+from knowledge.text import STOPWORDS, terms, words
 from knowledge.vocabulary import Vocabulary
 
 # One query is a single vector: FAISS's thread pool only adds contention with torch and the web
@@ -30,7 +31,9 @@ BUILDS = "builds"
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
-STRUCTURE_FILE = "structure.npz"  # heading-path and title vectors (indexer/structure.py)
+STRUCTURE_FILE = "structure.npz"
+SECTION_CACHE = 4096  # sections whose text and terms a build keeps in memory between questions
+SECTION_CHUNKS = 12  # at most this many chunks of one section are read to rank it (~14k characters)  # heading-path and title vectors (indexer/structure.py)
 HEADING_SEP = " › "
 
 
@@ -91,6 +94,7 @@ class Index:
         self._lock = threading.Lock()
         self._vectors = faiss.read_index(str(self.dir / VECTORS_FILE))
         self._documents: list[Document] | None = None
+        self._section_cache: dict[range, SectionText] = {}
         self.model = self.manifest["model"]
         self.size = self._vectors.ntotal
 
@@ -176,11 +180,34 @@ class Index:
         """Sections, their heading and title vectors, term frequencies, vocabulary (read once)."""
         return Structure.load(self)
 
-    def section_text(self, section: int) -> str:
-        """A section's whole text: its chunks joined in reading order."""
+    def span(self, section: int, chunk: int) -> range:
+        """The chunks of `section` the ranker reads: all of them, or SECTION_CHUNKS around `chunk`."""
         s = self.structure
-        rows = self._rows("SELECT text FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id", (int(s.first[section]), int(s.last[section])))
-        return "\n\n".join(r[0] for r in rows)
+        first, last = int(s.first[section]), int(s.last[section])
+        if last - first < SECTION_CHUNKS:
+            return range(first, last + 1)
+        start = max(first, min(chunk - SECTION_CHUNKS // 2, last + 1 - SECTION_CHUNKS))
+        return range(start, start + SECTION_CHUNKS)  # a huge section costs a query no more than a long one
+
+    def sections(self, spans: list[range]) -> dict[range, SectionText]:
+        """Sections (their chunks in `spans`, joined in reading order) with their terms; recent ones cached."""
+        found = {r: self._section_cache[r] for r in spans if r in self._section_cache}
+        missing = [r for r in spans if r not in found]
+        if missing:
+            chunk_ids = [c for span in missing for c in span]
+            marks = ",".join("?" * len(chunk_ids))
+            rows = {r[0]: r[1:] for r in self._rows(
+                f"SELECT c.id, c.path, d.title, c.headings, c.text FROM chunks c JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
+                chunk_ids,
+            )}
+            for span in missing:
+                path, title, headings, _ = rows[span[0]]
+                found[span] = SectionText.of(path, title, tuple(json.loads(headings)), "\n\n".join(rows[c][3] for c in span))
+            with self._lock:
+                if len(self._section_cache) > SECTION_CACHE:
+                    self._section_cache.clear()  # a build is immutable: dropping the cache only costs time
+                self._section_cache.update((r, found[r]) for r in missing)
+        return found
 
     def document_frequencies(self, words: list[str]) -> dict[str, int]:
         """How many sections contain each of `words` (stemmed terms)."""
@@ -194,6 +221,30 @@ class Index:
 
 
 @dataclass(frozen=True)
+class SectionText:
+    """One section as the ranker reads it: its text, and the terms of each of its fields."""
+
+    path: str
+    headings: tuple[str, ...]  # title first
+    text: str
+    body: frozenset[str]  # knowledge.text.terms of the text
+    counts: dict[str, int]  # ... with how often each occurs
+    length: int  # ... how many there are
+    heading_terms: frozenset[str]  # ... of the headings below the title
+    last_heading: frozenset[str]  # ... of its own (deepest) heading
+    title_terms: frozenset[str]  # ... of the document title and the file path
+    pairs: frozenset[tuple[str, str]]  # adjacent terms in the headings and the text
+
+    @classmethod
+    def of(cls, path: str, title: str, headings: tuple[str, ...], text: str) -> "SectionText":
+        below, body = terms(" ".join(headings[1:])), terms(text)
+        sequence = below + body
+        return cls(path, headings, text, frozenset(body), Counter(body), len(body), frozenset(below),
+                   frozenset(terms(headings[-1])) if len(headings) > 1 else frozenset(),
+                   frozenset(terms(f"{title} {' '.join(words(path))}")), frozenset(zip(sequence, sequence[1:])))
+
+
+@dataclass(frozen=True)
 class Structure:
     """What the ranker reads about a build; see indexer/structure.py for how it is written."""
 
@@ -203,6 +254,7 @@ class Structure:
     heading_vectors: np.ndarray  # per section: the heading path's vector
     title_vectors: dict[str, np.ndarray]  # per document path: the title's vector
     sections: int
+    mean_terms: float  # the mean number of terms in a section's text (BM25's length norm)
     vocabulary: Vocabulary
 
     @classmethod
@@ -214,7 +266,8 @@ class Structure:
         arrays = np.load(index.dir / STRUCTURE_FILE)
         paths = [r[0] for r in index._rows("SELECT path FROM titles ORDER BY id")]
         vocabulary = Vocabulary(dict(index._rows("SELECT short, long FROM vocabulary")))
-        return cls(first, last, of_chunk, arrays["sections"], dict(zip(paths, arrays["titles"])), len(rows), vocabulary)
+        mean_terms = index._rows("SELECT value FROM stats WHERE key = 'mean_section_terms'")[0][0]
+        return cls(first, last, of_chunk, arrays["sections"], dict(zip(paths, arrays["titles"])), len(rows), mean_terms, vocabulary)
 
 
 class LiveIndex:

@@ -16,6 +16,16 @@ def _units(text: str, limit: int) -> list[str]:
     return units
 
 
+def _table(units: list[str], at: int) -> tuple[str, int] | None:
+    """(header and rule lines, index of the first body row) of the table `units[at]` is a body row of."""
+    if not units[at].lstrip().startswith("|"):
+        return None
+    top = at
+    while top > 0 and units[top - 1].lstrip().startswith("|"):
+        top -= 1
+    return ("\n".join(units[top : top + 2]), top + 2) if at >= top + 2 else None
+
+
 def best_passage(text: str, idf: dict[str, float], limit: int) -> str:
     """Up to `limit` characters of `text` around its lines richest in the question's (IDF-weighted) terms."""
     text = text.strip()
@@ -26,15 +36,21 @@ def best_passage(text: str, idf: dict[str, float], limit: int) -> str:
     best = max(range(len(units)), key=lambda i: (weight[i], -i))
     if weight[best] == 0:
         return trim(text, limit)
+    header, low, high = "", 0, len(units) - 1
+    if table := _table(units, best):  # table rows need their column names: keep the window in the table
+        header, low = table
+        high = next((i - 1 for i in range(best, len(units)) if not units[i].lstrip().startswith("|")), high)
+    room = limit - len(header) - 4  # the ellipses and line breaks around a window
     start = end = best
     size = len(units[best])
     while True:
-        grow = [i for i in (start - 1, end + 1) if 0 <= i < len(units) and size + len(units[i]) + 1 <= limit]
+        grow = [i for i in (start - 1, end + 1) if low <= i <= high and size + len(units[i]) + 1 <= room]
         if not grow:
             break
         pick = max(grow, key=lambda i: (weight[i], i > best))  # richer neighbour first, else read on
         size += len(units[pick]) + 1
         start, end = min(start, pick), max(end, pick)
-    passage = "\n".join(units[start : end + 1]).strip()
-    passage = trim(passage, limit - 2 * (start > 0))
-    return ("…" if start > 0 else "") + passage + ("…" if end < len(units) - 1 and not passage.endswith("…") else "")
+    body = trim("\n".join(units[start : end + 1]).strip(), room)
+    before = "…\n" + header + "\n" if header else ("…" if start > 0 else "")
+    after = "…" if end < len(units) - 1 and not body.endswith("…") else ""
+    return before + body + after

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.index import Index
-from knowledge.text import terms, words
+from knowledge.index import Index, SectionText
+from knowledge.text import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
 
@@ -26,6 +26,7 @@ FEATURES = (
     "heading_dense",     # cosine to the section's heading path (title › ... › heading)
     "title_dense",       # cosine to the document's title
     "bm25",              # best BM25 of the section's chunks, over the query's best
+    "section_bm25",      # BM25 of the whole section's text, over the pool's best
     "dense_rr",          # 1 / log2(1 + rank) in the dense list (0 when absent)
     "lexical_rr",        # the same in the lexical list
     "heading_cov",       # IDF-weighted share of the question's terms in the section's headings
@@ -33,6 +34,7 @@ FEATURES = (
     "title_cov",         # ... in the document title and file path
     "body_cov",          # ... in the body text
     "coverage",          # ... anywhere in the section
+    "rare_missing",      # IDF of the question's rarest term the section lacks, over the rarest term's
     "proximity",         # share of the question's adjacent term pairs found adjacent in the section
     "doc_dense",         # mean of the document's best three chunk cosines in the pool
     "doc_hits",          # log(1 + sections of the same document in the pool)
@@ -65,7 +67,17 @@ class Query:
         unknown = sum(w for t, w in idf.items() if t not in df) / total
         return cls(text, vector, unique, idf, frozenset(zip(sequence, sequence[1:])), unknown)
 
-    def cover(self, present: set[str]) -> float:
+    def bm25(self, section: SectionText, mean_terms: float, k1: float = 1.2, b: float = 0.75) -> float:
+        """Okapi BM25 of the section's text (its headings are features of their own)."""
+        norm = k1 * (1 - b + b * section.length / (mean_terms or 1.0))
+        return sum(w * (tf := section.counts.get(t, 0)) * (k1 + 1) / (tf + norm) for t, w in self.idf.items() if t in section.body)
+
+    def rarest_missing(self, present: frozenset[str]) -> float:
+        """A section that lacks the question's most specific word ('FedRAMP', 'escrow') rarely answers it."""
+        top = max(self.idf.values(), default=0.0)
+        return max((w for t, w in self.idf.items() if t not in present), default=0.0) / top if top else 0.0
+
+    def cover(self, present: frozenset[str]) -> float:
         total = sum(self.idf.values())
         return sum(w for t, w in self.idf.items() if t in present) / total if total else 0.0
 
@@ -73,14 +85,20 @@ class Query:
 @dataclass
 class Candidate:
     section: int
-    path: str
-    headings: tuple[str, ...]  # title first
-    text: str
     chunk: int  # the section's chunk that matched best
     dense: float
     dense_rank: int | None = None
     lexical_rank: int | None = None
     bm25: float = 0.0
+    content: SectionText | None = None  # filled in once the pool is known
+
+    @property
+    def path(self) -> str:
+        return self.content.path
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        return self.content.headings
 
 
 def _rr(rank: int | None) -> float:
@@ -91,35 +109,35 @@ def features(index: Index, query: Query, candidates: list[Candidate], named: fro
     """One row of FEATURES per candidate."""
     structure = index.structure
     best_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
+    section_bm25 = [query.bm25(c.content, structure.mean_terms) for c in candidates]
+    best_section_bm25 = max(section_bm25, default=0.0) or 1.0
     by_doc: dict[str, list[float]] = {}
     for c in candidates:
         by_doc.setdefault(c.path, []).append(c.dense)
     rows = []
-    for c in candidates:
-        body = terms(c.text)
-        headings = terms(" ".join(c.headings[1:]))
-        title = set(terms(c.headings[0] + " " + " ".join(words(c.path))))
-        everything = set(body) | set(headings) | title
-        sequence = headings + body
-        title_vector = structure.title_vectors.get(c.path)
-        doc_scores = sorted(by_doc[c.path], reverse=True)[:3]
+    for c, whole_bm25 in zip(candidates, section_bm25):
+        t = c.content
+        title_vector = structure.title_vectors.get(t.path)
+        doc_scores = sorted(by_doc[t.path], reverse=True)[:3]
         rows.append((
             c.dense,
             float(structure.heading_vectors[c.section] @ query.vector),
             float(title_vector @ query.vector) if title_vector is not None else 0.0,
             c.bm25 / best_bm25,
+            whole_bm25 / best_section_bm25,
             _rr(c.dense_rank),
             _rr(c.lexical_rank),
-            query.cover(set(headings)),
-            query.cover(set(terms(c.headings[-1])) if len(c.headings) > 1 else set()),
-            query.cover(title),
-            query.cover(set(body)),
-            query.cover(everything),
-            len(query.pairs & set(zip(sequence, sequence[1:]))) / len(query.pairs) if query.pairs else 0.0,
+            query.cover(t.heading_terms),
+            query.cover(t.last_heading),
+            query.cover(t.title_terms),
+            query.cover(t.body),
+            query.cover(everything := t.body | t.heading_terms | t.title_terms),
+            query.rarest_missing(everything),
+            len(query.pairs & t.pairs) / len(query.pairs) if query.pairs else 0.0,
             sum(doc_scores) / len(doc_scores),
-            math.log1p(len(by_doc[c.path])),
-            math.log1p(len(c.text)),
-            float(c.path in named),
+            math.log1p(len(by_doc[t.path])),
+            math.log1p(len(t.text)),
+            float(t.path in named),
         ))
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 

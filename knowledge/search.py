@@ -60,7 +60,7 @@ def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, f
     for chunk_id, cos in cosine.items():
         section = int(of_chunk[chunk_id])
         if section not in pool or cos > pool[section].dense:
-            pool[section] = Candidate(section, "", (), "", chunk_id, cos)  # ranks and BM25 come next
+            pool[section] = Candidate(section, chunk_id, cos)  # ranks and BM25 come next
     for rank, (chunk_id, _) in enumerate(dense, 1):
         c = pool[int(of_chunk[chunk_id])]
         c.dense_rank = min(c.dense_rank or rank, rank)
@@ -72,12 +72,12 @@ def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, f
 
 
 def _fill(index: Index, candidates: list[Candidate]) -> dict[int, Chunk]:
-    """Load each candidate's best chunk, headings and whole section text."""
-    chunks = index.chunks([c.chunk for c in candidates])
+    """Attach each candidate's whole section; return the best chunks by id."""
+    spans = {c.section: index.span(c.section, c.chunk) for c in candidates}
+    sections = index.sections(list(spans.values()))
     for c in candidates:
-        chunk = chunks[c.chunk]
-        c.path, c.headings, c.text = chunk.path, chunk.heading_path, index.section_text(c.section)
-    return chunks
+        c.content = sections[spans[c.section]]
+    return index.chunks([c.chunk for c in candidates])
 
 
 def _order(mode: Mode, candidates: list[Candidate]) -> list[float]:
@@ -125,6 +125,6 @@ def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode:
         c = candidates[i]
         hits.append(Hit(
             chunks[c.chunk], c.dense, float(scores[i]), c.dense_rank, c.lexical_rank,
-            best_passage(c.text, prepared.idf, SNIPPET_CHARS), dict(zip(FEATURES, rows[i].round(4).tolist())),
+            best_passage(c.content.text, prepared.idf, SNIPPET_CHARS), dict(zip(FEATURES, rows[i].round(4).tolist())),
         ))
     return Results(hits, confidence)

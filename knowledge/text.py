@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 
@@ -32,9 +33,12 @@ def trim(text: str, limit: int, ellipsis: str = "…") -> str:
     return cut.rstrip(" ,;:-") + ellipsis
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def words(text: str) -> list[str]:
     """Lowercase word tokens (letters and digits), the unit both search and matching work on."""
-    return re.findall(r"[^\W_]+", text.lower())
+    return _WORD.findall(text.lower())
 
 
 # Words too common to tell sections apart; dropping them keeps lexical matching precise.
@@ -54,6 +58,11 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    return None if word in STOPWORDS or len(word) < 2 else stem(word)
+
+
 def terms(text: str) -> list[str]:
     """The meaningful, stemmed words of `text`, in order (repeats kept): what lexical features count."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return [t for t in map(_term, _WORD.findall(text.lower())) if t]

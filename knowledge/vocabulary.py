@@ -12,8 +12,10 @@ from typing import Iterable
 
 from knowledge.text import words
 
-# "Long Form (LF)" / "Long Form (LFs)": the short form is 2-8 capitals (digits and '&' allowed inside).
-_LONG_THEN_SHORT = re.compile(r"((?:[\w&'-]+[ \t]+){0,9}[\w&'-]+)[ \t]*\(([A-Z][A-Za-z0-9&]{1,7}?)s?\)")
+# "Long Form (LF)" / "Long Form (LFs)": the short form is 2-8 capitals (digits and '&' allowed inside);
+# the long form is read backwards from the parenthesis, so the pattern never backtracks over the text.
+_SHORT_IN_PARENS = re.compile(r"\(([A-Z][A-Za-z0-9&]{1,7}?)s?\)")
+_LOOK_BACK = 120  # characters before "(LF)" that may hold its long form (at most ten words)
 # "LF (long form)"
 _SHORT_THEN_LONG = re.compile(r"\b([A-Z][A-Z0-9&]{1,7})s?[ \t]*\(([A-Za-z][\w&' -]{3,80}?)\)")
 _MINOR = frozenset("of and the for to in on a an &".split())
@@ -42,11 +44,12 @@ def mine_acronyms(texts: Iterable[str]) -> dict[str, str]:
     """{acronym: expansion}, lower case, from 'Long Form (LF)' and 'LF (long form)' in `texts`."""
     seen: dict[str, Counter] = {}
     for text in texts:
-        for m in _LONG_THEN_SHORT.finditer(text):
-            short = m.group(2)
+        for m in _SHORT_IN_PARENS.finditer(text):
+            short = m.group(1)
             if sum(c.isupper() for c in short) < 2:
                 continue
-            long = _expansion(short, m.group(1))
+            before = text[max(0, m.start() - _LOOK_BACK) : m.start()].split("\n")[-1]
+            long = _expansion(short, " ".join(re.findall(r"[\w&'-]+", before)[-10:]))
             if long:
                 seen.setdefault(short.lower(), Counter())[long] += 1
         for m in _SHORT_THEN_LONG.finditer(text):

@@ -1,0 +1,140 @@
+"""The second stage on real indexes: sections not chunks, the matching passage, mined vocabulary, the verdict."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.build import build
+from knowledge.answer import KnowledgeBase
+from knowledge.index import LiveIndex
+from knowledge.passage import best_passage
+from knowledge.rank import FEATURES, WEIGHTS_FILE, Ranker
+from knowledge.vocabulary import Vocabulary, mine_acronyms
+from tests.conftest import write
+
+FILLER = "\n\n".join(
+    f"Paragraph {n} covers routine onboarding logistics: calendar invites, seating, laptops and badges for week {n}."
+    for n in range(1, 25)
+)
+
+ONBOARDING = f"""---
+title: Onboarding handbook
+---
+# Onboarding handbook
+
+## First weeks
+
+{FILLER}
+
+On day three every new rep shadows a Solutions Architect (SA) on two live discovery calls.
+
+{FILLER}
+
+## Benefits enrolment
+
+Enrol in health insurance within 30 days of your start date through the HR portal.
+"""
+
+EVALS = """---
+title: Evaluations
+---
+# Evaluations
+
+## Writing to customers
+
+In customer emails write Proof of Value (POV) and Mutual Action Plan (MAP) in full the first time.
+Internally, ramp deals go through a Quarterly Ramp Exception (QRE) before the quote is sent.
+
+## Signing off ramps
+
+Every quarterly ramp exception is signed by the regional vice president within two business days.
+
+## How long a trial lasts
+
+A proof of value lasts 14 days; a paid one can run up to 60 days with a signed order form.
+
+## Swag
+
+Every attendee gets a t-shirt.
+"""
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory, embedder) -> KnowledgeBase:
+    source = tmp_path_factory.mktemp("ranking-kb")
+    write(source, "onboarding.md", ONBOARDING)
+    write(source, "evals.md", EVALS)
+    root = tmp_path_factory.mktemp("ranking-index")
+    build(source, root, embedder)
+    return KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+
+
+def test_a_long_section_is_one_result_however_many_chunks_it_has(kb):
+    hits = kb.ask("what happens during onboarding in the first weeks", k=3).hits
+    sections = [(h.chunk.path, h.chunk.anchor) for h in hits]
+    assert len(kb.index.get().document_chunks("onboarding.md")) > 3  # "First weeks" is split in several chunks
+    assert sections.count(("onboarding.md", "first-weeks")) == 1
+    assert len(set(sections)) == len(sections)
+
+
+def test_the_snippet_is_the_passage_that_answers_not_the_sections_start(kb):
+    hit = kb.ask("do new reps shadow a solutions architect on discovery calls", k=1).hits[0]
+    assert hit.chunk.anchor == "first-weeks"
+    assert "shadows a Solutions Architect" in hit.passage
+    assert hit.passage.startswith("…") and hit.passage.index("shadows") < 100  # from the middle of the section
+    assert kb.hit_dict(hit)["snippet"] == hit.passage
+
+
+def test_a_table_row_passage_keeps_the_table_header():
+    table = "Intro.\n\n| Discount | Approver |\n|---|---|\n" + "\n".join(f"| {n}% | person {n} |" for n in range(60))
+    passage = best_passage(table, {"person": 1.0, "45": 5.0}, 200)
+    assert "| Discount | Approver |" in passage and "| 45% | person 45 |" in passage
+
+
+def test_acronyms_are_mined_from_the_text_in_both_orders():
+    mined = mine_acronyms([
+        "Run a Proof of Value (POV) first.",
+        "Ask your CSM (Customer Success Manager).",
+        "The Deal Desk (DD) team",  # initials fit: mined
+        "Use the portal (SSO) to log in.",  # 'SSO' does not spell 'the portal': not mined
+    ])
+    assert mined == {"pov": "proof of value", "csm": "customer success manager", "dd": "deal desk"}
+
+
+def test_a_question_in_short_forms_is_expanded_with_the_long_ones_and_back():
+    vocab = Vocabulary({"pov": "proof of value", "sa": "solutions architect"})
+    assert vocab.expansions("how long is a POV") == ["proof of value"]
+    assert vocab.expansions("how long is a proof of value") == ["pov"]
+    assert vocab.expansions("pov for the proof of value") == []  # both forms there already
+
+
+def test_the_knowledge_bases_own_acronyms_find_a_section_that_spells_them_out(kb):
+    assert kb.index.get().structure.vocabulary.pairs["qre"] == "quarterly ramp exception"
+    hit = kb.ask("who signs a QRE", k=1).hits[0]
+    assert hit.chunk.anchor == "signing-off-ramps"
+
+
+def test_the_verdict_is_confident_on_a_clear_answer_and_not_on_an_unrelated_question(sample_kb):
+    clear = sample_kb.ask("who approves a 30% discount")
+    unrelated = sample_kb.ask("what is the parental leave policy for new parents")
+    assert clear.answered and clear.confidence >= sample_kb.ranker.threshold
+    assert not unrelated.answered and unrelated.confidence < sample_kb.ranker.threshold
+    assert clear.confidence > unrelated.confidence
+
+
+def test_hits_explain_themselves_with_every_feature(sample_kb):
+    hit = sample_kb.ask("who approves a 30% discount", k=1).hits[0]
+    assert set(hit.features) == set(FEATURES)
+    assert hit.features["coverage"] > 0.5
+
+
+def test_the_ranker_weights_are_data_in_the_repository_and_must_match_the_features(tmp_path):
+    ranker = Ranker.load()
+    data = json.loads(WEIGHTS_FILE.read_text())
+    assert data["features"] == list(FEATURES) and len(ranker.weights) == len(FEATURES)
+    assert data["fitted_on"]["half"] == "fit" and 0 < ranker.threshold < 1
+    stale = tmp_path / "ranker.json"
+    stale.write_text(json.dumps({**data, "features": data["features"][:-1]}))
+    with pytest.raises(ValueError, match="refit"):
+        Ranker.load(stale)
