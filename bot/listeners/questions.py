@@ -16,6 +16,8 @@ from knowledge.answer import Answer
 log = logging.getLogger("bot.questions")
 HOW_TO_ASK = "Ask me anything about our playbooks, products or competitors, e.g. `/ask how do we handle the price objection vs acme`."
 NOT_SEARCHED = "not searched: the work backlog was full"
+# When even storing fails (the state DB is down), "your question is saved" would not be true.
+NOT_STORED = "Sorry, I can't take questions right now. Please try again in a few minutes."
 
 
 def answer(deps: Deps, qid: int, question: str) -> Answer:
@@ -53,14 +55,19 @@ def later(deps: Deps, qid: int, question: str, send: Callable[..., object], surf
 def register(app: App, deps: Deps) -> None:
     def on_question(client, channel: str, thread_ts: str | None, event: dict, surface: str, body: dict) -> None:
         # Runs before the ack: only cheap work here (the event id, storing the question, queueing).
-        if not deps.state.first_time(body.get("event_id") or f"{channel}:{event.get('ts')}"):
-            return  # Slack retried an event we already answered
         post = partial(client.chat_postMessage, channel=channel, thread_ts=thread_ts, unfurl_links=False)
         question = strip_mentions(event.get("text") or "")
-        if not question:
+        try:
+            if not deps.state.first_time(body.get("event_id") or f"{channel}:{event.get('ts')}"):
+                return  # Slack retried an event we already answered
+            qid = deps.state.record_question(question, surface, event.get("user"), channel, thread_ts) if question else None
+        except Exception:
+            log.exception("Could not store a %s", surface)
+            deps.work.notice(partial(post, text=NOT_STORED))
+            return
+        if qid is None:
             deps.work.notice(partial(post, text=HOW_TO_ASK))
             return
-        qid = deps.state.record_question(question, surface, event.get("user"), channel, thread_ts)
         later(deps, qid, question, post, surface)
 
     @app.event("app_mention")
@@ -80,7 +87,12 @@ def register(app: App, deps: Deps) -> None:
         if not question:
             ack(text=HOW_TO_ASK)
             return
-        qid = deps.state.record_question(question, "ask", command.get("user_id"), command.get("channel_id"))
+        try:
+            qid = deps.state.record_question(question, "ask", command.get("user_id"), command.get("channel_id"))
+        except Exception:
+            log.exception("Could not store an /ask")
+            ack(text=NOT_STORED)
+            return
         reply = partial(respond, response_type="ephemeral")
         # The swamped notice rides on the ack itself: no Web API call, no queue.
         if later(deps, qid, question, reply, "/ask", tell_busy=False, shareable=True):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from bot.app import create_app
-from bot.listeners.questions import NOT_SEARCHED
+from bot.listeners.questions import NOT_SEARCHED, NOT_STORED
 from bot.server import http_server
 from bot.work import SWAMPED, Work
 from knowledge.config import Settings
@@ -51,3 +51,12 @@ def test_a_mention_past_a_full_backlog_gets_a_polite_post_and_is_kept(one_worker
     (post,) = slack.wait_for("chat.postMessage")
     assert post.body["text"] == SWAMPED and post.body["thread_ts"] == "1700000100.000999"
     assert errors(state) == [("what is the uptime sla", NOT_SEARCHED)]
+
+
+def test_when_the_question_cannot_be_stored_the_rep_is_told_not_given_an_error(bot):
+    bot.state.db.execute("DROP TABLE questions")  # a state DB that fails every write of a question
+    r = bot.send.command("/ask", "who approves a 30% discount")
+    assert r.status == 200 and NOT_STORED in r.body.decode() and "saved" not in r.body.decode()
+    assert bot.send.mention("renewal uplift cap").status == 200
+    (post,) = bot.slack.wait_for("chat.postMessage")
+    assert post.body["text"] == NOT_STORED

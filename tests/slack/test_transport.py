@@ -227,3 +227,13 @@ def test_queue_warnings_pass_once_a_minute_with_a_count_of_the_rest():
     quiet.last -= 61  # a minute later
     record = logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (9,), None)
     assert quiet.filter(record) and record.getMessage() == "Task queue depth is 9 (4 more such warnings in the last minute)"
+
+
+def test_an_ask_with_the_word_payload_in_it_is_answered(served):
+    # Bolt takes any form body containing "payload" for an interaction and dropped the question.
+    send, slack, _ = served
+    url = slack.response_url("payload-word")
+    r = SlackSender(send.url, url).command("/ask", "what is the max webhook payload size")
+    assert r.status == 200
+    (reply,) = wait_for_path(slack, url, timeout=60)
+    assert "what is the max webhook payload size" in json.dumps(reply.body)
