@@ -44,12 +44,12 @@ def _reviewed(chunk: Chunk) -> str:
     return f"Owner: {who} · Last reviewed: {escape(chunk.last_reviewed or 'never')}"
 
 
-def hit_blocks(kb: KnowledgeBase, chunk: Chunk, snippet_chars: int = SNIPPET_CHARS) -> list[dict]:
-    """One snippet: linked title and heading path, the text, and who owns it."""
+def hit_blocks(kb: KnowledgeBase, chunk: Chunk, snippet_chars: int = SNIPPET_CHARS, passage: str | None = None) -> list[dict]:
+    """One snippet: linked title and heading path, the passage (else the chunk's start), and who owns it."""
     where = HEADING_SEP.join(chunk.heading_path[1:])
     title = link(kb.link(chunk), chunk.title)
     heading = f"*{title}*" + (f"\n_{escape(where)}_" if where else "")
-    body = from_markdown(chunk.text, snippet_chars)
+    body = from_markdown(passage or chunk.text, snippet_chars)
     return [section(f"{heading}\n{body}"), context(_reviewed(chunk))]
 
 
@@ -91,7 +91,7 @@ def answer_blocks(
         blocks.append(section(GAP_TEXT))
     for hit in answer.hits[:3]:
         blocks.append({"type": "divider"})
-        blocks.extend(hit_blocks(kb, hit.chunk))
+        blocks.extend(hit_blocks(kb, hit.chunk, passage=hit.passage))
     blocks.append(feedback_row(question_id, shareable and shared_by is None))
     return blocks[:MAX_BLOCKS]
 

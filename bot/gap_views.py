@@ -67,7 +67,7 @@ def answered_dm_blocks(kb: KnowledgeBase, note: Notification, answer: Answer | N
     if answer and answer.hits:
         for hit in answer.hits[:2]:
             blocks.append({"type": "divider"})
-            blocks.extend(hit_blocks(kb, hit.chunk))
+            blocks.extend(hit_blocks(kb, hit.chunk, passage=hit.passage))
     if note.resolved_doc:
         target = note.resolved_doc if note.resolved_doc.startswith("http") else kb.document_link(note.resolved_doc)
         blocks.append(context(f"Added by the enablement team: {link(target, note.resolved_doc)}"))
