@@ -20,6 +20,7 @@ from knowledge.gaps import Gaps
 from knowledge.index import Index, current_build
 from knowledge.search import Hit
 from knowledge.state import StateDB
+from knowledge.state_pg import PostgresState
 from tests.conftest import write
 
 UTC = timezone.utc
@@ -83,14 +84,20 @@ def index(sample_index) -> Index:
     return Index.open(sample_index)
 
 
-@pytest.fixture
-def filled(state, index, embedder) -> StateDB:
-    gaps = Gaps(state, embedder)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def filled(request, tmp_path_factory, sample_index, embedder) -> StateDB:
+    """The questions above on each backend, filled once a module: the tests only read them."""
+    if request.param == "postgres":
+        state = PostgresState(request.getfixturevalue("postgres").fresh_url())
+    else:
+        state = StateDB(tmp_path_factory.mktemp("digest") / "state.db")
+    index, gaps = Index.open(sample_index), Gaps(state, embedder)
     for row in QUESTIONS:
         record(state, index, gaps, *row)
     hipaa = state.questions()[0].gap_id
     gaps.ignore(hipaa)
-    return state
+    yield state
+    state.close()
 
 
 def test_figures_for_the_period_and_the_one_before(filled, index):
