@@ -9,8 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from indexer.build import markdown_files
-from indexer.markdown import MarkdownError, read
+from bench.sections import documents
 from knowledge.index import HEADING_SEP, fts_query
 
 Result = tuple[bool, list[tuple[str, str]], float]
@@ -20,15 +19,10 @@ def bm25_sections_retriever(source: Path, top: int):
     """question -> (answered, [(path, deepest heading), ...] best first, best BM25 score)."""
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE sections USING fts5(path UNINDEXED, heading UNINDEXED, text, tokenize='porter')")
-    for file in markdown_files(Path(source)):
-        path = file.relative_to(source).as_posix()
-        try:
-            doc = read(file, path)
-        except MarkdownError:
-            continue
+    for doc in documents(Path(source)):
         for s in doc.sections:
             body = "\n\n".join(b.text for b in s.blocks)
-            db.execute("INSERT INTO sections VALUES (?, ?, ?)", (path, s.heading_path[-1], HEADING_SEP.join(s.heading_path) + "\n" + body))
+            db.execute("INSERT INTO sections VALUES (?, ?, ?)", (doc.path, s.heading_path[-1], HEADING_SEP.join(s.heading_path) + "\n" + body))
 
     def retrieve(question: str) -> Result:
         match = fts_query(question)

@@ -12,25 +12,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Iterator
 
 from bench.evaluate import SETS, load, norm
 from indexer.build import markdown_files
-from indexer.markdown import MarkdownError, read
+from indexer.markdown import Document, MarkdownError, read
 from knowledge.index import HEADING_SEP
 
 
-def sections(source) -> dict[tuple[str, str], str]:
-    """(path, normalised deepest heading) -> the heading path, for every section that has text."""
-    found = {}
+def documents(source: Path) -> Iterator[Document]:
+    """Every document of `source` the indexer would parse (broken files left out)."""
     for file in markdown_files(source):
-        path = file.relative_to(source).as_posix()
         try:
-            doc = read(file, path)
+            yield read(file, file.relative_to(source).as_posix())
         except MarkdownError:
             continue
-        for s in doc.sections:
-            found[(path, norm(s.heading_path[-1]))] = HEADING_SEP.join(s.heading_path)
-    return found
+
+
+def sections(source: Path) -> dict[tuple[str, str], str]:
+    """(path, normalised deepest heading) -> the heading path, for every section that has text."""
+    return {(d.path, norm(s.heading_path[-1])): HEADING_SEP.join(s.heading_path) for d in documents(source) for s in d.sections}
 
 
 def main() -> None:
