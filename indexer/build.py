@@ -177,14 +177,17 @@ def _vectors(chunks: list[Chunk], embedder: Embedder, known: dict[str, np.ndarra
     todo = {h: c.embed_text() for h, c in zip(hashes, chunks) if h not in known}
     fresh = dict(known)
     items = list(todo.items())
+    # An embedder behind a shared vector cache (knowledge.vector_cache) counts what its model really embedded.
+    before = getattr(embedder, "embedded", None)
     for start in range(0, len(items), EMBED_BATCH):
         batch = items[start : start + EMBED_BATCH]
         for (digest, _), vector in zip(batch, embedder.embed([text for _, text in batch])):
             fresh[digest] = vector
         if progress:
             progress(min(start + EMBED_BATCH, len(items)), len(items))
-    report.embedded = len(todo)
-    report.reused = len(chunks) - sum(1 for h in hashes if h in todo)
+    cached = 0 if before is None else len(todo) - (embedder.embedded - before)
+    report.embedded = len(todo) - cached
+    report.reused = len(chunks) - sum(1 for h in hashes if h in todo) + cached
     if not chunks:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.vstack([fresh[h] for h in hashes]).astype(np.float32, copy=False)

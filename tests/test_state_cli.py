@@ -91,3 +91,14 @@ def test_gaps_and_digest_read_the_shared_database(pg_url, embedder, sample_index
     digest = run("digest", env=env)
     assert digest.exit_code == 0 and "Questions asked  1" in digest.output and "1×  is brightwave hipaa compliant" in digest.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_machines_kb_index_embeds_nothing(pg_url, tmp_path):
+    from tests.conftest import write
+
+    write(tmp_path / "kb", "pricing.md", "# Pricing\n\n## Discounts\n\nUp to 20% needs a manager.\n\n## Renewals\n\nUplift is capped at 7%.\n")
+    env = {"DATABASE_URL": pg_url}
+    first = run("index", "--source", str(tmp_path / "kb"), "--index", str(tmp_path / "machine-1"), env=env)
+    assert "chunks: 2 in all, 2 embedded, 0 reused" in first.output, first.output
+    second = run("index", "--source", str(tmp_path / "kb"), "--index", str(tmp_path / "machine-2"), env=env)
+    assert "chunks: 2 in all, 0 embedded, 2 reused" in second.output, second.output
