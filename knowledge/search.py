@@ -41,15 +41,6 @@ class Results:
     confidence: float | None  # P(the first hit answers the question); None without the ranker
 
 
-def fuse(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion: each ranking adds weight / (k + rank) to the ids it lists."""
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    return fused
-
-
 def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, float]],
                 lexical: list[tuple[int, float]]) -> list[Candidate]:
     """The pool's sections, each with its best chunk, best ranks and best BM25."""
