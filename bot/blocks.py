@@ -80,9 +80,12 @@ def with_feedback_counts(blocks: list[dict], question_id: int, counts: tuple[int
 
 
 def answer_blocks(
-    kb: KnowledgeBase, answer: Answer, question_id: int, *, shareable: bool = False, shared_by: str | None = None,
+    kb: KnowledgeBase, answer: Answer, question_id: int | None, *, shareable: bool = False, shared_by: str | None = None,
 ) -> list[dict]:
-    """The reply to a question: the 1-3 best snippets, or a plain 'no confident answer' with the closest."""
+    """The reply to a question: the 1-3 best snippets, or a plain 'no confident answer' with the closest.
+
+    `question_id` None: the question could not be stored, so there is nothing to rate or share.
+    """
     asked = escape(trim(answer.query, QUESTION_ECHO_CHARS))
     blocks = [context(f"<@{shared_by}> shared an answer to: _{asked}_" if shared_by else f"You asked: _{asked}_")]
     if not answer.hits:
@@ -92,7 +95,8 @@ def answer_blocks(
     for hit in answer.hits[:3]:
         blocks.append({"type": "divider"})
         blocks.extend(hit_blocks(kb, hit.chunk, passage=hit.passage))
-    blocks.append(feedback_row(question_id, shareable and shared_by is None))
+    if question_id is not None:
+        blocks.append(feedback_row(question_id, shareable and shared_by is None))
     return blocks[:MAX_BLOCKS]
 
 

@@ -16,24 +16,31 @@ from knowledge.answer import Answer
 log = logging.getLogger("bot.questions")
 HOW_TO_ASK = "Ask me anything about our playbooks, products or competitors, e.g. `/ask how do we handle the price objection vs acme`."
 NOT_SEARCHED = "not searched: the work backlog was full"
-# When even storing fails (the state DB is down), "your question is saved" would not be true.
-NOT_STORED = "Sorry, I can't take questions right now. Please try again in a few minutes."
 
 
-def answer(deps: Deps, qid: int, question: str) -> Answer:
-    """Search for a stored question and record the result; on failure it is marked as an error."""
+def answer(deps: Deps, qid: int | None, question: str) -> Answer:
+    """Search for a question and record the result; on failure it is marked as an error.
+
+    `qid` None: the question could not be stored (the state DB is down); it is answered all the same.
+    """
     try:
         found = deps.kb.ask(question)
     except Exception as exc:
-        deps.state.record_outcome(qid, "error", f"{type(exc).__name__}: {exc}")
+        if qid is not None:
+            deps.state.record_outcome(qid, "error", f"{type(exc).__name__}: {exc}")
         raise
-    deps.state.record_answer(qid, found)
-    if not found.answered:
-        deps.gaps.add(qid)
+    if qid is None:
+        return found
+    try:
+        deps.state.record_answer(qid, found)
+        if not found.answered:
+            deps.gaps.add(qid)
+    except Exception:  # the rep still gets the answer; the log says what was not recorded
+        log.exception("The answer to question %s was not recorded (sending it anyway): %r", qid, question)
     return found
 
 
-def answer_with(deps: Deps, qid: int, question: str, send: Callable[..., object], surface: str, **blocks_kw) -> None:
+def answer_with(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str, **blocks_kw) -> None:
     """The slow part, after the ack: search, then `send` the answer, or an apology if anything failed."""
     try:
         found = answer(deps, qid, question)
@@ -43,13 +50,32 @@ def answer_with(deps: Deps, qid: int, question: str, send: Callable[..., object]
         send(text=APOLOGY)
 
 
-def later(deps: Deps, qid: int, question: str, send: Callable[..., object], surface: str, tell_busy: bool = True, **blocks_kw) -> bool:
+def later(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str, tell_busy: bool = True, **blocks_kw) -> bool:
     """Queue the answer; when the backlog is full, keep the question (marked) and say so politely."""
     busy = partial(send, text=SWAMPED) if tell_busy else None
     if deps.work.later(partial(answer_with, deps, qid, question, send, surface, **blocks_kw), busy):
         return True
-    deps.state.record_outcome(qid, "error", NOT_SEARCHED)
+    if qid is not None:
+        deps.state.record_outcome(qid, "error", NOT_SEARCHED)
     return False
+
+
+def store(deps: Deps, question: str, surface: str, user: str | None, channel: str | None, thread_ts: str | None = None) -> int | None:
+    """Store a question before it is searched; None if the state DB fails: the rep is answered anyway, the log keeps it."""
+    try:
+        return deps.state.record_question(question, surface, user, channel, thread_ts)
+    except Exception:
+        log.exception("A question from %s in %s (%s) was not stored (answering it anyway): %r", user, channel, surface, question)
+        return None
+
+
+def first_time(deps: Deps, event_id: str) -> bool:
+    """Whether an event is new; if the state DB cannot tell, answer it: a rare second answer beats silence."""
+    try:
+        return deps.state.first_time(event_id)
+    except Exception:
+        log.exception("Could not check event %s against earlier ones (answering it)", event_id)
+        return True
 
 
 def register(app: App, deps: Deps) -> None:
@@ -57,18 +83,12 @@ def register(app: App, deps: Deps) -> None:
         # Runs before the ack: only cheap work here (the event id, storing the question, queueing).
         post = partial(client.chat_postMessage, channel=channel, thread_ts=thread_ts, unfurl_links=False)
         question = strip_mentions(event.get("text") or "")
-        try:
-            if not deps.state.first_time(body.get("event_id") or f"{channel}:{event.get('ts')}"):
-                return  # Slack retried an event we already answered
-            qid = deps.state.record_question(question, surface, event.get("user"), channel, thread_ts) if question else None
-        except Exception:
-            log.exception("Could not store a %s", surface)
-            deps.work.notice(partial(post, text=NOT_STORED))
-            return
-        if qid is None:
+        if not first_time(deps, body.get("event_id") or f"{channel}:{event.get('ts')}"):
+            return  # Slack retried an event we already answered
+        if not question:
             deps.work.notice(partial(post, text=HOW_TO_ASK))
             return
-        later(deps, qid, question, post, surface)
+        later(deps, store(deps, question, surface, event.get("user"), channel, thread_ts), question, post, surface)
 
     @app.event("app_mention")
     def on_mention(event, client, body):
@@ -87,12 +107,7 @@ def register(app: App, deps: Deps) -> None:
         if not question:
             ack(text=HOW_TO_ASK)
             return
-        try:
-            qid = deps.state.record_question(question, "ask", command.get("user_id"), command.get("channel_id"))
-        except Exception:
-            log.exception("Could not store an /ask")
-            ack(text=NOT_STORED)
-            return
+        qid = store(deps, question, "ask", command.get("user_id"), command.get("channel_id"))
         reply = partial(respond, response_type="ephemeral")
         # The swamped notice rides on the ack itself: no Web API call, no queue.
         if later(deps, qid, question, reply, "/ask", tell_busy=False, shareable=True):
