@@ -36,11 +36,12 @@ KB = Path(sys.executable).parent / "kb"
 MODEL_ONLY = "from knowledge.embedder import SentenceTransformerEmbedder as E; E().embed(['warm up'])"
 
 
-def start_serve(index: Path, state: Path, slack: FakeSlack) -> tuple[subprocess.Popen, SlackSender]:
+def start_serve(index: Path, state: Path, slack: FakeSlack, **env_extra: str) -> tuple[subprocess.Popen, SlackSender]:
     """Spawn `kb serve --http` and return as soon as its health check answers (within two minutes)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "KB_INDEX_DIR": str(index), "KB_STATE_DB": str(state),
-           "SLACK_BOT_TOKEN": "xoxb-0001-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
+           "SLACK_BOT_TOKEN": "xoxb-0001-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+           **env_extra}
     env.pop("SLACK_APP_TOKEN", None)
     proc = subprocess.Popen([str(KB), "serve", "--http", "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -19,43 +19,24 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from bench.e2e import start_serve
 from bench.timing import median, ms, percentile, secs
 from tests.postgres import PostgresServer
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.slack_requests import SIGNING_SECRET, SlackSender
-from tests.slack.test_serve import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 KB = Path(sys.executable).parent / "kb"
 CORPUS = REPO.parent / "shared/corpora/sourcegraph-handbook-sales/docs"
 
 
-def serve(index: Path, slack: FakeSlack, **env_extra: str) -> tuple[subprocess.Popen, SlackSender]:
-    """`kb serve --http` as a real process, once its health check answers."""
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "KB_INDEX_DIR": str(index), "SLACK_BOT_TOKEN": "xoxb-0001-bench",
-           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url, **env_extra}
-    env.pop("SLACK_APP_TOKEN", None)
-    proc = subprocess.Popen([str(KB), "serve", "--http", "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, SlackSender(f"http://127.0.0.1:{port}/slack/events", slack.response_url())
-
-
 def ask_latency(index: Path, tmp: Path, url: str, questions: list[str]) -> dict[str, list[float]]:
     """Seconds per /ask, end to end, on each backend; questions alternate between the two bots."""
     times: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
     with FakeSlack() as slack:
-        bots = {"SQLite": serve(index, slack, KB_STATE_DB=str(tmp / "state.db"), DATABASE_URL=""),
-                "PostgreSQL": serve(index, slack, DATABASE_URL=url)}
+        bots = {"SQLite": start_serve(index, tmp / "state.db", slack, DATABASE_URL=""),
+                "PostgreSQL": start_serve(index, tmp / "unused.db", slack, DATABASE_URL=url)}
         try:
             answered = 0
             for name, (_, sender) in bots.items():  # warm up: first search, first connection

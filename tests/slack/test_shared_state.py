@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from tests.slack.slack_requests import SIGNING_SECRET, SlackSender
 from tests.slack.test_serve import KB, free_port
+from tests.slack.test_transport import wait_healthy
 
 COORDINATOR = "U0COORD"
 LEAVE = "what is our parental leave policy"  # not in the sample knowledge base
@@ -45,23 +45,12 @@ def two_dynos(tmp_path, fake_slack, sample_index, pg_url):
         senders.append(SlackSender(f"http://127.0.0.1:{port}/slack/events", fake_slack.response_url()))
         disks.append(disk)
     for (proc, _), send in zip(procs, senders):
-        _wait_healthy(proc, send.url.replace("/slack/events", "/healthz"))
+        wait_healthy(proc, send.url.replace("/slack/events", "/healthz"))
     yield senders, disks
     for proc, log in procs:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
-
-
-def _wait_healthy(proc, url: str) -> None:
-    deadline = time.monotonic() + 120  # both load the model at once on a shared CI box
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if urllib.request.urlopen(url, timeout=1).read() == b"ok":
-                return
-        except OSError:
-            time.sleep(0.25)
-    raise AssertionError(f"kb serve did not come up (exit code {proc.poll()})")
 
 
 def test_two_processes_share_one_state(two_dynos, fake_slack, pg_url, tmp_path):

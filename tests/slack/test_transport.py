@@ -41,15 +41,17 @@ def kb_serve(tmp_path, index, slack: FakeSlack):
             proc.wait(timeout=20)
 
 
-def wait_healthy(proc: subprocess.Popen, url: str, log_path) -> None:
-    deadline = time.monotonic() + 120  # the model loads first
+def wait_healthy(proc: subprocess.Popen, url: str, log_path=None) -> None:
+    """Return once `kb serve`'s health check answers; fail with the end of its log if it never does."""
+    deadline = time.monotonic() + 120  # the model loads first (two at once on a shared CI box)
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if urllib.request.urlopen(url, timeout=1).read() == b"ok":
                 return
         except OSError:
             time.sleep(0.2)
-    raise AssertionError(f"kb serve did not come up: {log_path.read_text()[-2000:]}")
+    log = log_path.read_text()[-2000:] if log_path else ""
+    raise AssertionError(f"kb serve did not come up (exit code {proc.poll()}): {log}")
 
 
 @pytest.fixture(scope="module")
