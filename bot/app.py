@@ -32,7 +32,7 @@ class Deps:
 def create_app(settings: Settings, kb: KnowledgeBase, state: StateDB, client: WebClient | None = None,
                work: Work | None = None) -> App:
     """A Bolt app answering from `kb`; its Web API calls go to SLACK_API_URL when that is set."""
-    from bot.listeners import battlecards, feedback, gaps, home, questions
+    from bot.listeners import battlecards, drafts, experts, feedback, gaps, home, questions
 
     if client is None:
         base_url = (settings.slack_api_url or WebClient.BASE_URL).rstrip("/") + "/"
@@ -42,7 +42,7 @@ def create_app(settings: Settings, kb: KnowledgeBase, state: StateDB, client: We
     app = App(client=client, signing_secret=settings.slack_signing_secret, process_before_response=True)
     coordinators = Coordinators(settings.coordinators, settings.coordinator_group, app.client)
     deps = Deps(kb, state, settings, Gaps(state, kb.embedder), coordinators, work or Work())
-    for module in (questions, battlecards, feedback, gaps, home):
+    for module in (questions, battlecards, feedback, gaps, home, experts, drafts):
         module.register(app, deps)
 
     @app.error

@@ -34,6 +34,9 @@ class Settings:
     model: str = BUNDLED_MODEL
     coordinators: tuple[str, ...] = ()
     coordinator_group: str | None = None  # a Slack user group id (S...) whose members are coordinators
+    experts_channel: str | None = None  # where *Ask an expert* posts questions (a channel id, C...)
+    nudges: bool = True  # weekly DMs to document owners (owner_slack) listing their stale documents
+    followup_minutes: int = 10  # a DM within this long of the last one may follow up on it
     stale_days: int = 180  # a document not reviewed for longer is "stale" on the dashboard and in the digest
     retention_days: int | None = None  # question texts older than this are deleted (counts stay)
     max_file_mb: int = MAX_FILE_MB  # the indexer skips (and reports) a larger file
@@ -56,6 +59,7 @@ class Settings:
             "KB_BASE_URL": "base_url",
             "KB_MODEL": "model",
             "KB_COORDINATOR_GROUP": "coordinator_group",
+            "KB_EXPERTS_CHANNEL": "experts_channel",
             "SLACK_BOT_TOKEN": "slack_bot_token",
             "SLACK_SIGNING_SECRET": "slack_signing_secret",
             "SLACK_APP_TOKEN": "slack_app_token",
@@ -69,11 +73,16 @@ class Settings:
             values["coordinators"] = tuple(u.strip() for u in env["KB_COORDINATORS"].split(",") if u.strip())
         numbers = {
             "KB_STALE_DAYS": ("stale_days", 1), "KB_RETENTION_DAYS": ("retention_days", 1),
-            "KB_MAX_FILE_MB": ("max_file_mb", 1), "PORT": ("port", 0),
+            "KB_MAX_FILE_MB": ("max_file_mb", 1), "PORT": ("port", 0), "KB_FOLLOWUP_MINUTES": ("followup_minutes", 0),
         }
         for var, (name, low) in numbers.items():
             if var in env:
                 values[name] = _whole(env, var, low)
+        if "KB_NUDGES" in env:
+            flag = env["KB_NUDGES"].strip().lower()
+            if flag not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+                raise SettingsError(f"KB_NUDGES must be on or off, not {env['KB_NUDGES']!r}")
+            values["nudges"] = flag in ("on", "true", "1", "yes")
         scheme = values.get("database_url", "postgres://").split(":", 1)[0]
         if scheme not in ("postgres", "postgresql"):  # the scheme only: the rest may hold a password
             raise SettingsError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}")

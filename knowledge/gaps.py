@@ -38,6 +38,9 @@ class Gap:
     first_seen: str
     last_seen: str
     resolved_doc: str | None
+    expert_answer: str | None = None  # the first reply in the experts' channel (Slack mrkdwn, as typed)
+    expert_by: str | None = None  # the Slack user id who gave it
+    expert_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,13 @@ class Gaps:
         filters = [(sql, value) for sql, value in (("g.status = ?", status), ("g.id = ?", gap_id)) if value is not None]
         where = ("WHERE " + " AND ".join(sql for sql, _ in filters)) if filters else ""
         rows = self._sql(
-            "SELECT g.id, g.status, g.question, COUNT(q.id), COUNT(DISTINCT q.user_id), MIN(q.asked_at), MAX(q.asked_at), g.resolved_doc "
+            "SELECT g.id, g.status, g.question, COUNT(q.id), COUNT(DISTINCT q.user_id), MIN(q.asked_at), MAX(q.asked_at), g.resolved_doc, "
+            "g.expert_answer, g.expert_by, g.expert_at "
             f"FROM gaps g JOIN questions q ON q.gap_id = g.id {where} GROUP BY g.id ORDER BY COUNT(q.id) DESC, MAX(q.asked_at) DESC"
             + (" LIMIT ?" if limit else ""),
             tuple(value for _, value in filters) + ((limit,) if limit else ()),
         ).fetchall()
-        return [Gap(r[0], r[1], r[2], r[3], r[4], self._examples(r[0]), r[5], r[6], r[7]) for r in rows]
+        return [Gap(r[0], r[1], r[2], r[3], r[4], self._examples(r[0]), r[5], r[6], r[7], r[8], r[9], r[10]) for r in rows]
 
     def get(self, gap_id: int) -> Gap | None:
         """One gap by id, without reading every other gap."""
@@ -133,6 +137,11 @@ class Gaps:
             (doc, by, now(), now(), gap_id),
         )
         return self._owe_askers(gap_id)
+
+    def record_expert_answer(self, gap_id: int, answer: str, by: str) -> None:
+        """Keep an expert's reply on the gap: coordinators see it, and `kb gaps draft` writes it up."""
+        self._sql("UPDATE gaps SET expert_answer = ?, expert_by = ?, expert_at = ?, updated_at = ? WHERE id = ?",
+                  (answer, by, now(), now(), gap_id))
 
     def ignore(self, gap_id: int, by: str | None = None) -> None:
         self._sql("UPDATE gaps SET status = 'ignored', resolved_by = ?, updated_at = ? WHERE id = ?", (by, now(), gap_id))

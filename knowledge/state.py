@@ -97,6 +97,44 @@ MIGRATION_TEMPLATES = [
         PRIMARY KEY (model, hash)
     )
     """,
+    # Conversations (issue 11): a follow-up remembers the earlier question it was searched with; a
+    # question sent to the experts' channel waits there for the first reply in its thread, which goes
+    # back to the rep and stays on the gap; drafts keep their Markdown here, so a draft written on an
+    # ephemeral disk is not lost; a verification nudge goes to an owner once a week.
+    """
+    ALTER TABLE questions ADD COLUMN follows {ref} REFERENCES questions(id);
+    CREATE INDEX questions_thread ON questions(channel_id, thread_ts);
+    CREATE TABLE expert_requests (
+        id {id},
+        question_id {ref} NOT NULL UNIQUE REFERENCES questions(id),
+        gap_id {ref} REFERENCES gaps(id),
+        asked_by TEXT NOT NULL,             -- who clicked Ask an expert
+        relay_channel TEXT NOT NULL,        -- where the answer goes back: the rep's thread or their DM
+        relay_thread_ts TEXT,
+        channel TEXT NOT NULL,              -- the experts' channel
+        ts TEXT,                            -- the post there, whose thread collects the reply (NULL until posted)
+        status TEXT NOT NULL DEFAULT 'open',  -- open | answered (a reply) | closed (Mark answered)
+        answer TEXT,
+        answered_by TEXT,
+        answered_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX expert_requests_post ON expert_requests(channel, ts);
+    ALTER TABLE gaps ADD COLUMN expert_answer TEXT;
+    ALTER TABLE gaps ADD COLUMN expert_by TEXT;
+    ALTER TABLE gaps ADD COLUMN expert_at TEXT;
+    CREATE TABLE drafts (
+        id {id},
+        gap_id {ref} REFERENCES gaps(id),   -- NULL for a draft saved from a Slack thread
+        path TEXT NOT NULL UNIQUE,          -- relative to the knowledge base folder (drafts/...)
+        title TEXT NOT NULL,
+        markdown TEXT NOT NULL,
+        source TEXT NOT NULL,               -- gap | thread
+        created_by TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE nudges (period TEXT NOT NULL, user_id TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (period, user_id))
+    """,
 ]
 SQLITE_WORDS = {"id": "INTEGER PRIMARY KEY", "ref": "INTEGER", "real": "REAL", "blob": "BLOB"}
 MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQLite runs, as it always did
@@ -111,6 +149,7 @@ SELECT_QUESTIONS = (
 TABLES = {
     "gaps": "id", "questions": "id", "feedback": "question_id, user_id", "notifications": "id",
     "events": "event_id", "digests": "period, channel", "meta": "key", "vectors": "model, hash",
+    "expert_requests": "id", "drafts": "id", "nudges": "period, user_id",
 }
 
 

@@ -145,7 +145,8 @@ def test_import_copies_a_sqlite_state_db_once(tmp_path, pg_url, embedder):
     target = PostgresState(pg_url)
     try:
         added = target.import_from(old)
-        assert added == {"gaps": 1, "questions": 2, "feedback": 1, "notifications": 1, "events": 1, "digests": 1, "meta": 1, "vectors": 0}
+        assert added == {"gaps": 1, "questions": 2, "feedback": 1, "notifications": 1, "events": 1, "digests": 1, "meta": 1, "vectors": 0,
+                         "expert_requests": 0, "drafts": 0, "nudges": 0}
         assert target.import_from(old) == dict.fromkeys(added, 0)  # idempotent
         assert target.questions() == old.questions() and target.ratings(q2) == {"U3": "helpful"}
         assert not target.first_time("Ev1") and not target.claim_digest("2026-W48", "C1")

@@ -43,6 +43,8 @@ class FakeSlack:
     def __init__(self, latency: float = 0.0):
         self.latency = latency
         self.calls: list[Call] = []
+        # conversations.replies answers from here: (channel, thread ts) -> the thread's messages, parent first
+        self.threads: dict[tuple[str, str], list[dict]] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         fake = self
@@ -99,6 +101,11 @@ class FakeSlack:
                     "team_id": "T0001", "user_id": BOT_USER, "bot_id": "B0001"}
         if method == "chat.postMessage":
             return {"ok": True, "channel": body.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "conversations.replies":
+            thread = self.threads.get((body.get("channel"), body.get("ts")))
+            return {"ok": True, "messages": thread, "has_more": False} if thread else {"ok": False, "error": "thread_not_found"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "U")).split(",")[0]}}
         if method == "files.getUploadURLExternal":

@@ -80,6 +80,24 @@ class SlackSender:
         event = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts, "channel_type": "im", **extra}
         return self.event(event)
 
+    def channel_message(self, text: str, user: str = "U0EXPERT", channel: str = "C0EXPERTS", thread_ts: str | None = None, **extra) -> Response:
+        """A plain message in a channel the bot is in (message.channels), e.g. a reply in a thread."""
+        ts = f"1700000300.{next(_ids):06d}"
+        event = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts,
+                 "channel_type": "channel", **({"thread_ts": thread_ts} if thread_ts else {}), **extra}
+        return self.event(event)
+
+    def message_shortcut(self, callback_id: str, message: dict, user: str = "U0REP1", channel: str = "C0SALES") -> Response:
+        """A message shortcut (the message's ⋮ menu), as Slack posts it: a form-encoded `message_action`."""
+        payload = {
+            "type": "message_action", "callback_id": callback_id, "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": user, "username": "someone", "team_id": TEAM}, "api_app_id": "A0001",
+            "token": "legacy-verification-token", "trigger_id": f"trigger.{next(_ids)}",
+            "channel": {"id": channel, "name": "sales"}, "message_ts": message.get("ts"), "message": message,
+            "response_url": self.response_url, "action_ts": str(time.time()),
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
     def click(self, action_id: str, value: str, user: str = "U0REP1", channel: str = "C0SALES", message: dict | None = None) -> Response:
         payload = {
             "type": "block_actions", "team": {"id": TEAM, "domain": "example"},
