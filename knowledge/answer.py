@@ -7,6 +7,7 @@ import numpy as np
 
 from knowledge import battlecards
 from knowledge.embedder import Embedder
+from knowledge.followup import in_context
 from knowledge.index import HEADING_SEP, Chunk, Document, Index, LiveIndex
 from knowledge.rank import Ranker
 from knowledge.search import Hit, Mode, search
@@ -24,6 +25,7 @@ class Answer:
     answered: bool
     hits: list[Hit]
     confidence: float | None = None  # the verdict's probability that the first hit answers
+    follows: str | None = None  # the earlier question, when it was used as context for this one
 
 
 @dataclass(frozen=True)
@@ -47,23 +49,37 @@ class KnowledgeBase:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.ranker = ranker or Ranker.load()
 
-    def ask(self, question: str, k: int = 3, mode: Mode = "hybrid") -> Answer:
-        """The `k` best sections for `question`, and whether the best is good enough to call answered."""
+    def ask(self, question: str, k: int = 3, mode: Mode = "hybrid", earlier: str | None = None) -> Answer:
+        """The `k` best sections for `question`, and whether the best is good enough to call answered.
+
+        `earlier` is the conversation's previous question: it is searched with this one only when this
+        one cannot stand alone ("and for enterprise?"), and then `Answer.follows` names it.
+        """
         question = " ".join(question.split())
         if not question:
             return Answer(question, False, [])
-        index, expanded, vector, named = self.prepare(question)
+        searched = in_context(question, earlier)
+        follows = " ".join(earlier.split()) if searched and earlier else None
+        index, expanded, vector, named = self.prepare(searched or question)
+        if follows:
+            # "what about globex" after an acme question is about globex only.
+            named = self.named(index, question) or named
         found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
         if found.confidence is None:
-            return Answer(question, self.agreement(found.hits), found.hits)
-        return Answer(question, found.confidence >= self.ranker.threshold, found.hits, found.confidence)
+            return Answer(question, self.agreement(found.hits), found.hits, follows=follows)
+        return Answer(question, found.confidence >= self.ranker.threshold, found.hits, found.confidence, follows)
 
     def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
         """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
         index = self.index.get()
-        named = frozenset(c.path for c in battlecards.mentioned(question, index.documents("battlecard")))
+        named = self.named(index, question)
         expanded = index.structure.vocabulary.expand(question)  # "CI" also finds "continuous integration"
         return index, expanded, self.embedder.embed([expanded])[0], named
+
+    @staticmethod
+    def named(index: Index, text: str) -> frozenset[str]:
+        """Paths of the battlecards whose competitor `text` names."""
+        return frozenset(c.path for c in battlecards.mentioned(text, index.documents("battlecard")))
 
     @staticmethod
     def agreement(hits: list[Hit]) -> bool:

@@ -1,0 +1,61 @@
+"""Follow-ups: the earlier question is context only when the new one cannot stand alone."""
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answer import KnowledgeBase
+from knowledge.followup import in_context, leans_on_earlier
+
+
+def sections(answer) -> list[tuple[str, str]]:
+    return [(h.chunk.path, h.chunk.heading_path[-1]) for h in answer.hits]
+
+
+@pytest.mark.parametrize("question", [
+    "and for enterprise?",
+    "what about globex",
+    "who owns that",
+    "how long does it take",
+    "same for umbrella?",
+    "and accelerate?",
+])
+def test_questions_that_lean_on_the_earlier_one(question):
+    assert leans_on_earlier(question)
+
+
+@pytest.mark.parametrize("question", [
+    "who approves a 30% discount on a multi-year deal",
+    "how do we handle the price objection vs acme",
+    "what payment terms can i offer without legal review",
+    "prospect already pays for acme cloud and wants to just bolt on acmeflow, what do i say",
+])
+def test_questions_that_stand_alone(question):
+    assert not leans_on_earlier(question)
+
+
+def test_no_earlier_question_means_no_context():
+    assert in_context("and for enterprise?", None) is None
+    assert in_context("and for enterprise?", "   ") is None
+
+
+def test_the_context_keeps_both_questions():
+    searched = in_context("what about umbrella?", "acme says theyre cheaper, how do i handle it")
+    assert searched is not None and "umbrella" in searched and "cheaper" in searched
+
+
+def test_a_follow_up_finds_its_section_only_with_the_earlier_question(sample_kb: KnowledgeBase):
+    wanted = ("battlecards/umbrella.md", '"Umbrella is cheaper for us"')
+    earlier = "acme says theyre cheaper, how do i handle it"
+    alone = sample_kb.ask("what about umbrella?")
+    followed = sample_kb.ask("what about umbrella?", earlier=earlier)
+    assert wanted not in sections(alone) and alone.follows is None
+    assert sections(followed)[0] == wanted
+    assert followed.follows == earlier and followed.query == "what about umbrella?"
+
+
+def test_a_question_that_stands_alone_is_not_bent_by_the_earlier_one(sample_kb: KnowledgeBase):
+    question = "how do we handle the price objection vs acme"
+    alone = sample_kb.ask(question)
+    after = sample_kb.ask(question, earlier="who approves a 30% discount on a multi-year deal")
+    assert after.follows is None
+    assert sections(after) == sections(alone) and after.confidence == alone.confidence
