@@ -33,7 +33,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 4  # bump when chunking or the ranker's build-time structure changes: the next build redoes it
+FORMAT = 5  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
 
 Progress = Callable[[int, int], None]
 
@@ -52,6 +52,7 @@ class Report:
     embedded: int = 0
     reused: int = 0
     problems: list[MarkdownError] = field(default_factory=list)
+    warnings: list[MarkdownError] = field(default_factory=list)  # values ignored (a bad owner_slack); the file indexed
     skipped: list[Skipped] = field(default_factory=list)  # not read at all: a symlink out, a FIFO, too big
     drafts: list[str] = field(default_factory=list)
     build_dir: Path | None = None  # None when the index was already up to date
@@ -128,6 +129,7 @@ def _read_all(source: Path, report: Report, max_file_mb: float) -> tuple[list[Do
         if doc.meta.get("draft") is True:
             report.drafts.append(file.path)  # a stub a writer has not finished must not answer reps
             continue
+        report.warnings.extend(doc.warnings)
         docs.append(doc)
         hashes[file.path] = hashlib.sha256(raw).hexdigest()
     report.skipped.sort(key=lambda s: s.path.split("/"))
@@ -252,6 +254,7 @@ def _write_db(path: Path, docs: list[Document], hashes: dict[str, str], chunks: 
                 "title": d.title,
                 "type": d.doc_type,
                 "owner": d.meta.get("owner"),
+                "owner_slack": d.meta.get("owner_slack"),
                 "last_reviewed": d.meta.get("last_reviewed"),
                 "url": d.meta.get("url"),
                 "competitor": d.meta.get("competitor"),

@@ -19,13 +19,15 @@ _INVISIBLE_LINE = re.compile(r"^\s*(\{:[^}]*\}|[-*] TOC)\s*$")
 _HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
 _HTML_TAG = re.compile(r"<[^>]+>")
 _LIST_KINDS = ("bullet_list", "ordered_list")
+# `owner_slack:` names who owns a document in Slack: a user (U…, or W… on Enterprise Grid) or a user group (S…).
+SLACK_OWNER = re.compile(r"[UWS][A-Z0-9]{2,20}")
 # A heading is repeated in every chunk row, anchor and embedded heading path of its section: a megabyte
 # "heading" (a paragraph someone marked up as one) must not be multiplied by its section's chunk count.
 MAX_HEADING = 300
 
 
 class MarkdownError(Exception):
-    """A file that cannot be indexed, with the line to look at."""
+    """A file that cannot be indexed (or, in Document.warnings, a value that was ignored), with the line to look at."""
 
     def __init__(self, path: str, line: int, reason: str):
         super().__init__(f"{path}:{line}: {reason}")
@@ -54,14 +56,19 @@ class Document:
     meta: dict
     title: str
     sections: list[Section]
+    warnings: list[MarkdownError] = field(default_factory=list)  # front-matter values ignored; the document still indexes
 
     @property
     def doc_type(self) -> str:
         return str(self.meta.get("type") or "doc")
 
 
-def split_front_matter(text: str, path: str) -> tuple[dict, str, int]:
-    """(front matter, body, number of lines before the body). Raises MarkdownError if it is broken."""
+def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | None = None) -> tuple[dict, str, int]:
+    """(front matter, body, number of lines before the body). Raises MarkdownError if it is broken.
+
+    A value that is wrong but harmless to leave out (a malformed `owner_slack`) is dropped and reported
+    in `warnings` instead.
+    """
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         return {}, text, 0
@@ -77,14 +84,15 @@ def split_front_matter(text: str, path: str) -> tuple[dict, str, int]:
         raise MarkdownError(path, line, f"broken front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise MarkdownError(path, 2, "front matter must be a mapping of `key: value` lines")
-    return _clean_meta(meta, path, lines[:end]), "\n".join(lines[end + 1 :]), end + 1
+    meta = _clean_meta(meta, path, lines[:end], [] if warnings is None else warnings)
+    return meta, "\n".join(lines[end + 1 :]), end + 1
 
 
 def _key_line(lines: list[str], key: str) -> int:
     return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
 
 
-def _clean_meta(meta: dict, path: str, lines: list[str]) -> dict:
+def _clean_meta(meta: dict, path: str, lines: list[str], warnings: list[MarkdownError]) -> dict:
     meta = {str(k): v for k, v in meta.items()}
     aliases = meta.get("aliases") or []
     meta["aliases"] = [str(a) for a in (aliases if isinstance(aliases, list) else [aliases])]
@@ -95,7 +103,22 @@ def _clean_meta(meta: dict, path: str, lines: list[str]) -> dict:
         except ValueError:
             raise MarkdownError(path, _key_line(lines, "last_reviewed"), f"last_reviewed {reviewed!r} is not a YYYY-MM-DD date") from None
     meta["last_reviewed"] = reviewed.isoformat() if isinstance(reviewed, date) else None
+    meta["owner_slack"] = _owner_slack(meta.get("owner_slack"), path, lines, warnings)
     return meta
+
+
+def _owner_slack(value, path: str, lines: list[str], warnings: list[MarkdownError]) -> str | None:
+    """A valid Slack user or group id, else None; a value that is not one is reported, not fatal."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    owner = str(value).strip()
+    if SLACK_OWNER.fullmatch(owner):
+        return owner
+    warnings.append(MarkdownError(
+        path, _key_line(lines, "owner_slack"),
+        f"owner_slack {owner!r} is not a Slack user id (U…, W…) or user group id (S…); ignored",
+    ))
+    return None
 
 
 def _inline_text(token: Token) -> str:
@@ -117,7 +140,8 @@ def _fallback_title(path: str) -> str:
 
 def parse(text: str, path: str) -> Document:
     """Parse one Markdown file's text into a Document of heading-scoped sections."""
-    meta, body, offset = split_front_matter(text, path)
+    warnings: list[MarkdownError] = []
+    meta, body, offset = split_front_matter(text, path, warnings)
     lines = [("" if _INVISIBLE_LINE.match(l) else l) for l in body.split("\n")]
     tokens = _md.parse("\n".join(lines))
     first_h1 = next(
@@ -150,7 +174,7 @@ def parse(text: str, path: str) -> Document:
     sections = [s for s in sections if s.blocks]
     if not sections:
         raise MarkdownError(path, offset + 1, "no content to index (empty, or headings without text)")
-    return Document(path, meta, title, sections)
+    return Document(path, meta, title, sections, warnings)
 
 
 def _block_end(tokens: list[Token], i: int) -> int:

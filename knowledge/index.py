@@ -50,6 +50,7 @@ class Chunk:
     doc_url: str | None
     owner: str | None
     last_reviewed: str | None
+    owner_slack: str | None = None  # the document's Slack owner: a user (U…/W…) or user group (S…) id
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Document:
     url: str | None
     competitor: str | None
     aliases: tuple[str, ...]
+    owner_slack: str | None = None  # a Slack user (U…/W…) or user group (S…) id, from front matter
 
 
 def current_build(root: Path) -> Path:
@@ -97,6 +99,9 @@ class Index:
         self._section_cache: dict[range, SectionText] = {}
         self.model = self.manifest["model"]
         self.size = self._vectors.ntotal
+        # A build from before owner_slack has no such column: read it as NULL rather than fail.
+        has_owner_slack = any(r[1] == "owner_slack" for r in self._rows("PRAGMA table_info(documents)"))
+        self._owner_slack = "d.owner_slack" if has_owner_slack else "NULL"
 
     @classmethod
     def open(cls, root: Path) -> "Index":
@@ -146,12 +151,12 @@ class Index:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._rows(
-            "SELECT c.id, c.path, d.title, d.type, c.headings, c.anchor, c.text, d.url, d.owner, d.last_reviewed "
-            f"FROM chunks c JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
+            "SELECT c.id, c.path, d.title, d.type, c.headings, c.anchor, c.text, d.url, d.owner, d.last_reviewed, "
+            f"{self._owner_slack} FROM chunks c JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
             ids,
         )
         return {
-            r[0]: Chunk(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], r[8], r[9])
+            r[0]: Chunk(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], r[8], r[9], r[10])
             for r in rows
         }
 
@@ -164,9 +169,13 @@ class Index:
     def documents(self, doc_type: str | None = None) -> list[Document]:
         """The build's documents (read once: a build never changes), optionally of one type."""
         if self._documents is None:
-            rows = self._rows("SELECT path, title, type, owner, last_reviewed, url, competitor, aliases FROM documents ORDER BY path")
+            rows = self._rows(
+                f"SELECT path, title, type, owner, last_reviewed, url, competitor, aliases, {self._owner_slack} "
+                "FROM documents d ORDER BY path"
+            )
             self._documents = [
-                Document(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], r[6], tuple(json.loads(r[7] or "[]")))
+                Document(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], r[6],
+                         tuple(json.loads(r[7] or "[]")), r[8])
                 for r in rows
             ]
         return [d for d in self._documents if d.doc_type == doc_type] if doc_type else list(self._documents)

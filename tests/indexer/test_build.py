@@ -1,6 +1,7 @@
 """Building real indexes (SQLite, FTS5, FAISS, the real model): incremental, atomic, forgiving."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
@@ -301,3 +302,53 @@ def test_the_model_never_sees_more_than_embed_chars(tmp_path):
     report = build(tmp_path / "kb", tmp_path / "index", embedder, max_chars=10**6)  # one 220 kB chunk
     assert report.chunks == 1 and len(chunk_texts(tmp_path / "index")[0]) > 200_000  # stored and searchable whole
     assert seen and max(seen) <= EMBED_CHARS
+
+
+OWNED = PRICING.replace("owner: Dana (Deal Desk)\n", "owner: Dana (Deal Desk)\nowner_slack: U0DANA01\n")
+
+
+def test_owner_slack_reaches_documents_and_chunks_and_a_bad_one_is_reported(source, tmp_path):
+    write(source, "playbooks/pricing.md", OWNED)
+    write(source, "playbooks/security.md", SECURITY.replace("type: playbook\n", "type: playbook\nowner_slack: hannah\n"))
+    write(source, "playbooks/legal.md", "---\ntitle: Legal\nowner_slack: S0LEGAL01\n---\n# Legal\n\n## Redlines\n\nLegal reviews redlines.\n")
+    report = build(source, tmp_path / "index", HashEmbedder())
+    assert [str(w) for w in report.warnings] == [
+        "playbooks/security.md:4: owner_slack 'hannah' is not a Slack user id (U…, W…) or user group id (S…); ignored"]
+    assert not report.problems and sorted(report.added) == ["playbooks/legal.md", "playbooks/pricing.md", "playbooks/security.md"]
+    index = LiveIndex(tmp_path / "index").get()
+    assert {d.path: d.owner_slack for d in index.documents()} == {
+        "playbooks/legal.md": "S0LEGAL01", "playbooks/pricing.md": "U0DANA01", "playbooks/security.md": None}
+    assert {c.owner_slack for c in index.document_chunks("playbooks/pricing.md")} == {"U0DANA01"}
+    assert {c.owner_slack for c in index.document_chunks("playbooks/security.md")} == {None}
+
+
+def test_an_index_from_before_owner_slack_is_read_and_the_next_build_redoes_it(source, tmp_path):
+    write(source, "playbooks/pricing.md", OWNED)
+    root, embedder = tmp_path / "index", HashEmbedder()
+    build(source, root, embedder)
+    old = current_build(root)
+    db = sqlite3.connect(old / "index.db")
+    db.execute("ALTER TABLE documents DROP COLUMN owner_slack")  # as a FORMAT 4 build wrote it
+    db.commit()
+    db.close()
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format": 4}))
+    index = LiveIndex(root).get()
+    assert {d.owner_slack for d in index.documents()} == {None}
+    assert {c.owner_slack for c in index.document_chunks("playbooks/pricing.md")} == {None}
+    report = build(source, root, embedder)  # no file changed, but the format did
+    assert not report.up_to_date and report.reused == report.chunks
+    assert {d.path: d.owner_slack for d in LiveIndex(root).get().documents()}["playbooks/pricing.md"] == "U0DANA01"
+
+
+def test_kb_index_prints_an_ignored_owner_slack_with_path_and_line(source, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    write(source, "playbooks/security.md", SECURITY.replace("type: playbook\n", "type: playbook\nowner_slack: '@hannah'\n"))
+    result = CliRunner().invoke(main, ["index", "--source", str(source), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    assert f"{source}/playbooks/security.md:4: owner_slack '@hannah' is not a Slack user id" in result.stderr
+    assert "2 added, 0 changed, 0 removed, 0 unchanged, 0 skipped" in result.stdout

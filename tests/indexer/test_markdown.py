@@ -207,3 +207,25 @@ def test_invalid_utf8_names_its_line(tmp_path):
         read(file, "latin1.md")
     assert (caught.value.line, caught.value.path) == (4, "latin1.md")
     assert "UTF-8" in caught.value.reason
+
+
+@pytest.mark.parametrize("owner", ["U012AB3CD", "W0123ABCDEF", "S0SALESENG", "  U0PRIYA  "])
+def test_owner_slack_takes_a_user_or_user_group_id(owner):
+    doc = parse(f"---\ntitle: T\nowner_slack: {owner}\n---\nText.\n", "t.md")
+    assert (doc.meta["owner_slack"], doc.warnings) == (owner.strip(), [])
+
+
+@pytest.mark.parametrize("owner", ["priya", "'@priya'", "<@U012AB3CD>", "u012ab3cd", "C0CHANNEL", "12345", "[U012AB3CD]", "U0 12"])
+def test_a_bad_owner_slack_is_reported_with_its_line_and_the_document_still_parses(owner):
+    doc = parse(f"---\ntitle: T\nowner: Priya\nowner_slack: {owner}\nlast_reviewed: 2026-01-02\n---\n# T\n\nText.\n", "docs/t.md")
+    assert doc.meta["owner_slack"] is None and doc.meta["last_reviewed"] == "2026-01-02"
+    assert [s.blocks[0].text for s in doc.sections] == ["Text."]
+    (warning,) = doc.warnings
+    assert (warning.path, warning.line) == ("docs/t.md", 4)
+    assert str(warning).startswith("docs/t.md:4: owner_slack ") and "not a Slack user id" in warning.reason
+
+
+@pytest.mark.parametrize("front", ["title: T\n", "title: T\nowner_slack:\n", "title: T\nowner_slack: ''\n"])
+def test_no_owner_slack_is_no_owner_and_no_warning(front):
+    doc = parse(f"---\n{front}---\nText.\n", "t.md")
+    assert (doc.meta["owner_slack"], doc.warnings) == (None, [])
