@@ -1,13 +1,10 @@
 """`kb gaps`: the content-gap log for those who prefer a terminal."""
 from __future__ import annotations
 
-import re
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
-import yaml
 
 from knowledge.config import Settings
 from knowledge.errors import KnowledgeError
@@ -43,7 +40,10 @@ def gaps_command() -> None:
 @state_option
 @click.pass_context
 def list_command(ctx, status, state_db):
-    """The gaps, most asked first."""
+    """The gaps, most asked first, with the expert's reply where one came."""
+    from knowledge.drafts import plain_line
+    from knowledge.text import trim
+
     gaps = _gaps(ctx, state_db).list(None if status == "all" else status)
     if not gaps:
         click.echo(f"No {'' if status == 'all' else status + ' '}gaps.")
@@ -52,6 +52,8 @@ def list_command(ctx, status, state_db):
                    + (f"  → {g.resolved_doc}" if g.resolved_doc else ""))
         for example in g.examples or ["(text deleted after the retention period)"]:
             click.echo(f"    “{example}”")
+        if g.expert_answer:
+            click.echo(f"    ↳ expert {g.expert_by or '?'} ({(g.expert_at or '')[:10]}): {trim(plain_line(g.expert_answer), 100)}")
 
 
 @gaps_command.command("export")
@@ -84,38 +86,23 @@ def resolve_command(ctx, gap_id, doc, state_db):
 @state_option
 @click.pass_context
 def draft_command(ctx, gap_id, source, index_dir, state_db):
-    """Write a Markdown stub for a gap into the knowledge base (drafts/), for a writer to finish."""
+    """Write a Markdown draft for a gap (the expert's reply as its answer) into drafts/, for a writer to finish."""
     from kb.cli import _knowledge_base
+    from knowledge.drafts import DraftError, Drafts, gap_draft, nearest_sections
 
     settings: Settings = ctx.find_root().obj.with_overrides(source=source, index_dir=index_dir)
     gaps = _gaps(ctx, state_db)
     gap = _gap(gaps, gap_id)
     try:
-        kb = _knowledge_base(settings)
-        nearest = kb.ask(gap.question or gap.examples[0], k=3).hits if (gap.question or gap.examples) else []
-    except KnowledgeError:
-        kb, nearest = None, []
-    path = settings.source / "drafts" / f"gap-{gap.id}-{_slug(gap.question or 'question')}.md"
-    if path.exists():
-        raise click.ClickException(f"{path} already exists; finish or delete it first")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(draft_markdown(gap, [(kb.link(h.chunk), h.chunk) for h in nearest] if kb else []), encoding="utf-8")
-    click.echo(f"Wrote {path}. It stays out of the index until you remove `draft: true`.")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "question"
-
-
-def draft_markdown(gap, nearest) -> str:
-    """Front matter filled in, the phrasings reps used, and the nearest existing sections."""
-    meta = {"title": (gap.question or "Untitled question").strip().rstrip("?").capitalize(), "type": "faq", "owner": "TODO",
-            "last_reviewed": date.today().isoformat(), "draft": True}
-    lines = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip(), "---", "", f"# {meta['title']}", "",
-             f"<!-- Content gap #{gap.id}: asked {gap.count} time(s) by {gap.askers} rep(s), {gap.first_seen[:10]} to {gap.last_seen[:10]}. -->", "",
-             "## Answer", "", "TODO: the answer, in a few sentences a rep can paste into a reply.", "",
-             "## How reps asked", ""]
-    lines += [f"- {e}" for e in gap.examples] or ["- (question texts deleted after the retention period)"]
-    lines += ["", "## Nearest existing sections", ""]
-    lines += [f"- [{' › '.join(c.heading_path)}]({url})" for url, c in nearest] or ["- none found"]
-    return "\n".join(lines) + "\n"
+        nearest = nearest_sections(_knowledge_base(settings), gap.question or next(iter(gap.examples), None))
+    except KnowledgeError:  # no index yet: a draft without the nearest sections
+        nearest = []
+    try:
+        saved = Drafts(gaps.state, settings.source).save(gap_draft(gap, nearest), by="cli")
+    except DraftError as exc:
+        raise click.ClickException(str(exc)) from None
+    if saved.problem:
+        raise click.ClickException(f"could not write {saved.file}: {saved.problem} (the draft is kept in the state DB)")
+    if not saved.written:
+        raise click.ClickException(f"{saved.file} already exists; finish or delete it first")
+    click.echo(f"Wrote {saved.file}. It stays out of the index until you remove `draft: true`.")

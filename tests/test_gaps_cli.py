@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from datetime import date
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from indexer.build import build
 from kb.cli import main
 from knowledge.answer import Answer
+from knowledge.drafts import Drafts
 from knowledge.gaps import Gaps
 from knowledge.state import StateDB
 from tests.conftest import SAMPLE_KB
@@ -37,6 +39,15 @@ def test_list_shows_counts_and_phrasings(filled):
     out = run("gaps", "list").output
     assert out.index("#1  2× by 2 rep(s)  [open]") < out.index("#2  1× by 1 rep(s)  [open]")
     assert "“will we sign a business associate agreement”" in out
+    assert "expert" not in out
+
+
+def test_list_shows_the_experts_answer_first_line_and_who(filled):
+    filled.record_expert_answer(2, "*16 weeks*, paid: see <https://people.example/leave|the policy>.\nAsk People Ops for the form.", by="U0EXPERT")
+    out = run("gaps", "list").output
+    line = f"    ↳ expert U0EXPERT ({date.today().isoformat()}): 16 weeks, paid: see the policy.\n"
+    assert line in out and out.index("#2  1×") < out.index(line)
+    assert out.count("↳ expert") == 1 and "Ask People Ops" not in out
 
 
 def test_export_csv(filled):
@@ -60,9 +71,32 @@ def test_draft_writes_a_stub_that_stays_out_of_the_index(filled, tmp_path, sampl
     (draft,) = (source / "drafts").glob("gap-1-*.md")
     text = draft.read_text()
     meta = yaml.safe_load(text.split("---")[1])
-    assert meta["draft"] is True and meta["title"] == "Do we sign a hipaa baa" and meta["type"] == "faq"
+    assert meta["draft"] is True and meta["title"] == "Do we sign a HIPAA BAA" and meta["type"] == "faq"
+    assert "owner_slack" not in meta and "## Answer\n\nTODO: the answer" in text
     assert "- will we sign a business associate agreement" in text
     assert "## Nearest existing sections\n\n- [" in text and "https://enablement.brightwave.example/" in text
     report = build(source, tmp_path / "index", embedder)
     assert report.drafts == [draft.relative_to(source).as_posix()]
     assert all(not c.startswith("drafts/") for c in report.added)
+
+
+def test_draft_has_the_experts_reply_and_is_kept_in_the_state_db(filled, tmp_path, sample_index):
+    filled.record_expert_answer(1, "Yes, on *Enterprise*: legal signs <https://legal.example/baa|our BAA> &amp; theirs.", by="U0EXPERT")
+    source = tmp_path / "kb"
+    result = run("gaps", "draft", "1", "--source", str(source), "--index", str(sample_index))
+    assert result.exit_code == 0, result.output
+    path = source / "drafts" / "gap-1-do-we-sign-a-hipaa-baa.md"
+    text = path.read_text()
+    assert yaml.safe_load(text.split("---")[1])["owner_slack"] == "U0EXPERT"
+    assert "## Answer\n\nYes, on **Enterprise**: legal signs [our BAA](https://legal.example/baa) & theirs.\n" in text
+    assert Drafts(filled.state, source).markdown("drafts/gap-1-do-we-sign-a-hipaa-baa.md") == text
+
+
+def test_draft_never_overwrites_a_writers_file(filled, tmp_path, sample_index):
+    source = tmp_path / "kb"
+    assert run("gaps", "draft", "1", "--source", str(source), "--index", str(sample_index)).exit_code == 0
+    path = source / "drafts" / "gap-1-do-we-sign-a-hipaa-baa.md"
+    path.write_text("# Edited by a writer\n")
+    again = CliRunner().invoke(main, ["gaps", "draft", "1", "--source", str(source), "--index", str(sample_index)])
+    assert again.exit_code == 1 and "already exists; finish or delete it first" in again.stderr
+    assert path.read_text() == "# Edited by a writer\n"
