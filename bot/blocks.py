@@ -40,7 +40,11 @@ def actions(*elements: dict, block_id: str | None = None) -> dict:
 
 
 def _reviewed(chunk: Chunk) -> str:
-    who = escape(chunk.owner) if chunk.owner else "no owner"
+    owner_slack = getattr(chunk, "owner_slack", None)  # a validated U…/W… or S… id: Slack shows the name
+    if owner_slack:
+        who = f"<!subteam^{owner_slack}>" if owner_slack.startswith("S") else f"<@{owner_slack}>"
+    else:
+        who = escape(chunk.owner) if chunk.owner else "no owner"
     return f"Owner: {who} · Last reviewed: {escape(chunk.last_reviewed or 'never')}"
 
 
@@ -57,46 +61,64 @@ def _counted(label: str, people: int) -> str:
     return f"{label} · {people}" if people else label
 
 
-def feedback_row(question_id: int, shareable: bool, counts: tuple[int, int] = (0, 0)) -> dict:
-    """👍 / 👎 (with how many people clicked each, once anyone has), and Share for a private answer."""
-    helpful, not_helpful = counts
-    row = [
-        button(_counted("👍 Helpful", helpful), "feedback_helpful", str(question_id)),
-        button(_counted("👎 Not helpful", not_helpful), "feedback_not_helpful", str(question_id)),
-    ]
+RATINGS = {"feedback_helpful": "👍 Helpful", "feedback_not_helpful": "👎 Not helpful"}
+MORE = 3  # *More* shows this many sections after the first three
+
+
+def feedback_row(question_id: int, shareable: bool, counts: tuple[int, int] = (0, 0), *, more: bool = False, expert: bool = False) -> dict:
+    """👍 / 👎 (with how many people clicked each, once anyone has), More, Ask an expert, and Share for a private answer."""
+    value = str(question_id)
+    row = [button(_counted(label, n), action, value) for (action, label), n in zip(RATINGS.items(), counts)]
+    if more:
+        row.append(button("More", "answer_more", value))
+    if expert:
+        row.append(button("Ask an expert", "ask_expert", value))
     if shareable:
-        row.append(button("Share in channel", "share_answer", str(question_id), style="primary"))
+        row.append(button("Share in channel", "share_answer", value, style="primary"))
     return actions(*row, block_id=ANSWER_ACTIONS)
 
 
 def with_feedback_counts(blocks: list[dict], question_id: int, counts: tuple[int, int]) -> list[dict]:
     """A posted answer's blocks as they were, its buttons kept for everyone, now showing the counts."""
+    shown = dict(zip(RATINGS, counts))
+
     def updated(block: dict) -> dict:
         if block.get("block_id") != ANSWER_ACTIONS:
             return block
-        shareable = any(e.get("action_id") == "share_answer" for e in block.get("elements", []))
-        return feedback_row(question_id, shareable, counts)
+        elements = [
+            button(_counted(RATINGS[e["action_id"]], shown[e["action_id"]]), e["action_id"], str(question_id))
+            if e.get("action_id") in RATINGS else e
+            for e in block.get("elements", [])
+        ]
+        return {**block, "elements": elements}
     return [updated(b) for b in blocks]
 
 
 def answer_blocks(
     kb: KnowledgeBase, answer: Answer, question_id: int | None, *, shareable: bool = False, shared_by: str | None = None,
+    expert: bool = False, shown: int = 3,
 ) -> list[dict]:
-    """The reply to a question: the 1-3 best snippets, or a plain 'no confident answer' with the closest.
+    """The reply to a question: the best snippets (3, or `shown` after *More*), or 'no confident answer' with the closest.
 
-    `question_id` None: the question could not be stored, so there is nothing to rate or share.
+    `question_id` None: the question could not be stored, so there is nothing to rate, expand, share or send on.
+    `expert`: the experts' channel is set up, so an answer that is not confident offers *Ask an expert*.
     """
     asked = escape(trim(answer.query, QUESTION_ECHO_CHARS))
-    blocks = [context(f"<@{shared_by}> shared an answer to: _{asked}_" if shared_by else f"You asked: _{asked}_")]
+    intro = f"<@{shared_by}> shared an answer to: _{asked}_" if shared_by else f"You asked: _{asked}_"
+    follows = getattr(answer, "follows", None)
+    if follows:
+        intro += f" (following up on _{escape(trim(follows, 150))}_)"
+    blocks = [context(intro)]
     if not answer.hits:
         blocks.append(section("I couldn't find anything on that in the knowledge base. I've passed your question to the enablement team."))
     elif not answer.answered:
         blocks.append(section(GAP_TEXT))
-    for hit in answer.hits[:3]:
+    for hit in answer.hits[:shown]:
         blocks.append({"type": "divider"})
         blocks.extend(hit_blocks(kb, hit.chunk, passage=hit.passage))
     if question_id is not None:
-        blocks.append(feedback_row(question_id, shareable and shared_by is None))
+        more = shown <= 3 and len(answer.hits) >= 3
+        blocks.append(feedback_row(question_id, shareable and shared_by is None, more=more, expert=expert and not answer.answered))
     return blocks[:MAX_BLOCKS]
 
 

@@ -46,3 +46,29 @@ def from_markdown(text: str, limit: int) -> str:
 def strip_mentions(text: str) -> str:
     """The question in `@bot how do we …`: mention tokens removed, whitespace folded."""
     return " ".join(_MENTION.sub(" ", text).split())
+
+
+# What a Slack message's text may carry through when the bot repeats it: Slack already escaped what the
+# person typed (&amp; &lt; &gt;), so only its <...> tokens matter. Mentions of people, channel links and
+# web/mail links stay; a broadcast (<!here>, <!channel>, <!subteam^S1>) or anything else becomes plain text.
+_TOKEN = re.compile(r"<([^<>\s|][^<>|]*(?:\|[^<>]*)?)>")
+_KEPT = re.compile(r"(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)(?:\|[^|<>]*)?|(?:https?://|mailto:)[^\s|<>]+(?:\|[^|<>]*)?")
+
+
+def relayed(text: str, limit: int = SECTION_LIMIT) -> str:
+    """Slack message text (e.g. an expert's reply) safe to post elsewhere: no pings, no forged markup, cut to `limit`."""
+    def plain(between: str) -> str:  # entities Slack wrote stay; a stray <, > or & is escaped as Slack would
+        return re.sub(r"&(?!amp;|lt;|gt;)", "&amp;", between).replace("<", "&lt;").replace(">", "&gt;")
+
+    out, at = [], 0
+    for m in _TOKEN.finditer(text):
+        out.append(plain(text[at:m.start()]))
+        inner, at = m.group(1), m.end()
+        if _KEPT.fullmatch(inner):
+            out.append(m.group(0))
+        elif "|" in inner:
+            out.append(plain(inner.split("|", 1)[1]))  # <!subteam^S1|@sales>, <javascript:x|label>: the label
+        else:
+            out.append(plain(("@" if inner.startswith("!") else "") + inner.lstrip("!")))
+    out.append(plain(text[at:]))
+    return trim("".join(out), limit)

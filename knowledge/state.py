@@ -142,7 +142,7 @@ MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQL
 QUESTION_COLUMNS = "q.id, q.asked_at, q.user_id, q.channel_id, q.thread_ts, q.surface, q.question, q.status, q.answered, q.top_score, q.hits"
 # A question with the asker's own rating (the `feedback` field), whoever else rated it.
 SELECT_QUESTIONS = (
-    f"SELECT {QUESTION_COLUMNS}, f.rating, q.gap_id FROM questions q "
+    f"SELECT {QUESTION_COLUMNS}, f.rating, q.gap_id, q.follows FROM questions q "
     "LEFT JOIN feedback f ON f.question_id = q.id AND f.user_id = COALESCE(q.user_id, '')"
 )
 # What `kb state import` copies, parents first; the key says which rows are already there.
@@ -180,6 +180,7 @@ class Question:
     hits: list[dict]
     feedback: str | None  # the asker's own rating; others' are in StateDB.ratings()
     gap_id: int | None = None
+    follows: int | None = None  # the earlier question a follow-up was searched with
 
 
 class StateDB:
@@ -271,6 +272,24 @@ class StateDB:
         """(helpful, not helpful) people for one answer, as its buttons show them."""
         counts = dict(self.execute("SELECT rating, COUNT(*) FROM feedback WHERE question_id = ? GROUP BY rating", (question_id,)).fetchall())
         return counts.get("helpful", 0), counts.get("not_helpful", 0)
+
+    def earlier_question(self, question_id: int, channel_id: str, thread_ts: str | None = None,
+                         user_id: str | None = None, since: str | None = None) -> Question | None:
+        """The conversation's question before `question_id`: the last one in a thread, or (no thread) the
+        same person's last one in that channel since `since` (a DM's short window)."""
+        if thread_ts:
+            where, params = "q.channel_id = ? AND q.thread_ts = ?", (channel_id, thread_ts)
+        else:
+            where, params = "q.channel_id = ? AND q.user_id = ? AND q.asked_at >= ?", (channel_id, user_id, since or "")
+        row = self.execute(
+            f"{SELECT_QUESTIONS} WHERE {where} AND q.id < ? AND q.question IS NOT NULL ORDER BY q.id DESC LIMIT 1",
+            (*params, question_id),
+        ).fetchone()
+        return _question(row) if row else None
+
+    def record_follows(self, question_id: int, earlier_id: int) -> None:
+        """A follow-up was searched with `earlier_id` as its context (a re-render searches the same way)."""
+        self.execute("UPDATE questions SET follows = ? WHERE id = ?", (earlier_id, question_id))
 
     def question(self, question_id: int) -> Question | None:
         row = self.execute(f"{SELECT_QUESTIONS} WHERE q.id = ?", (question_id,)).fetchone()
@@ -428,8 +447,8 @@ def open_state(settings) -> StateDB:
 
 
 def _question(row: Sequence[Any]) -> Question:
-    (id_, asked_at, user_id, channel_id, thread_ts, surface, question, status, answered, top_score, hits, rating, gap_id) = tuple(row)
+    (id_, asked_at, user_id, channel_id, thread_ts, surface, question, status, answered, top_score, hits, rating, gap_id, follows) = tuple(row)
     return Question(
         id_, asked_at, user_id, channel_id, thread_ts, surface, question, status,
-        None if answered is None else bool(answered), top_score, json.loads(hits or "[]"), rating, gap_id,
+        None if answered is None else bool(answered), top_score, json.loads(hits or "[]"), rating, gap_id, follows,
     )

@@ -1,4 +1,4 @@
-"""👍 / 👎 on an answer, and "Share in channel" for a private /ask answer."""
+"""The buttons under an answer: 👍 / 👎, More, and "Share in channel" for a private /ask answer."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,8 @@ from functools import partial
 from slack_bolt import App
 
 from bot.app import Deps
-from bot.blocks import answer_blocks, answer_text, with_feedback_counts
+from bot.blocks import MORE, actions, answer_blocks, answer_text, button, section, with_feedback_counts
+from bot.listeners.questions import context_of
 from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
 
 log = logging.getLogger("bot.feedback")
@@ -22,15 +23,25 @@ def thanks(helpful: bool) -> str:
 
 
 def register(app: App, deps: Deps) -> None:
-    def rerender(question_id: int, **kwargs):
+    expert = bool(deps.settings.experts_channel)
+
+    def rerender(question_id: int, k: int = 3, **kwargs):
+        """The answer searched again as it was first (with its conversation), and its blocks."""
         stored = deps.state.question(question_id)
         if stored is None or not stored.question:
             return None
-        answer = deps.kb.ask(stored.question)
-        return answer, answer_blocks(deps.kb, answer, question_id, **kwargs)
+        earlier = deps.state.question(stored.follows) if stored.follows else None
+        answer = deps.kb.ask(stored.question, k=k, earlier=context_of(deps, earlier))
+        return answer, answer_blocks(deps.kb, answer, question_id, expert=expert, **kwargs)
 
     def show_feedback(qid: int, helpful: bool, message: dict | None, respond) -> None:
-        respond(replace_original=False, response_type="ephemeral", text=thanks(helpful))
+        if helpful or not expert:
+            respond(replace_original=False, response_type="ephemeral", text=thanks(helpful))
+        else:  # a 👎 may still want a person's answer
+            respond(replace_original=False, response_type="ephemeral", text=thanks(helpful), blocks=[
+                section(f"{thanks(helpful)} Want a person to answer it?"),
+                actions(button("Ask an expert", "ask_expert", str(qid))),
+            ])
         if not helpful:
             deps.gaps.add(qid)  # an answer a rep found useless is a gap like no answer at all
         if isinstance(message, dict) and isinstance(message.get("blocks"), list):
@@ -74,3 +85,28 @@ def register(app: App, deps: Deps) -> None:
             deps.work.notice(partial(respond, **BROKEN_REPLY))
             return
         deps.work.later(partial(share_answer, qid, user, respond), busy=partial(respond, **SWAMPED_REPLY))
+
+    def show_more(qid: int, body: dict, respond) -> None:
+        """The next sections, in place: the same message, now with up to 3 + MORE sections and no More button."""
+        message = body.get("message") if isinstance(body.get("message"), dict) else None
+        private_answer = message is None  # a /ask answer only its asker sees keeps its Share button
+        shown = rerender(qid, k=3 + MORE, shown=3 + MORE, shareable=private_answer)
+        if shown is None:
+            respond(replace_original=False, response_type="ephemeral", text=GONE)
+            return
+        answer, blocks = shown
+        if len(answer.hits) <= 3:
+            respond(replace_original=False, response_type="ephemeral", text="That's everything I found on this.")
+            return
+        if message and isinstance(message.get("blocks"), list) and message["blocks"]:
+            blocks = [message["blocks"][0], *blocks[1:]]  # keep the intro as posted (e.g. "shared by")
+        respond(replace_original=True, text=answer_text(answer), blocks=with_feedback_counts(blocks, qid, deps.state.feedback_counts(qid)))
+
+    @app.action("answer_more")
+    def more(ack, action, body, respond):
+        ack()
+        qid = id_value(action)
+        if qid is None:
+            deps.work.notice(partial(respond, **BROKEN_REPLY))
+            return
+        deps.work.later(partial(show_more, qid, body, respond), busy=partial(respond, **SWAMPED_REPLY))

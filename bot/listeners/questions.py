@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Callable
 
@@ -12,19 +13,45 @@ from bot.blocks import APOLOGY, answer_blocks, answer_text
 from bot.mrkdwn import strip_mentions
 from bot.work import SWAMPED
 from knowledge.answer import Answer
+from knowledge.state import Question
 
 log = logging.getLogger("bot.questions")
 HOW_TO_ASK = "Ask me anything about our playbooks, products or competitors, e.g. `/ask how do we handle the price objection vs acme`."
 NOT_SEARCHED = "not searched: the work backlog was full"
 
 
-def answer(deps: Deps, qid: int | None, question: str) -> Answer:
-    """Search for a question and record the result; on failure it is marked as an error.
+def earlier_question(deps: Deps, qid: int | None, surface: str, user: str | None, channel: str | None,
+                     thread_ts: str | None) -> Question | None:
+    """What this question may follow up on: the last question in its thread (a mention in the bot's
+    thread), or the same rep's last DM within `followup_minutes`. None elsewhere (/ask has no conversation)."""
+    if qid is None or not channel:
+        return None
+    try:
+        if surface == "mention" and thread_ts:
+            return deps.state.earlier_question(qid, channel, thread_ts=thread_ts)
+        if surface == "dm" and user:
+            since = datetime.now(timezone.utc) - timedelta(minutes=deps.settings.followup_minutes)
+            return deps.state.earlier_question(qid, channel, user_id=user, since=since.isoformat(timespec="seconds"))
+    except Exception:  # without the conversation the question is still answered, on its own
+        log.exception("Could not read the conversation before question %s", qid)
+    return None
+
+
+def context_of(deps: Deps, earlier: Question | None) -> str | None:
+    """The text a follow-up is searched with: the earlier question, itself with its own context if it had one."""
+    if earlier is None or not earlier.question:
+        return None
+    before = deps.state.question(earlier.follows) if earlier.follows else None
+    return f"{before.question} {earlier.question}" if before and before.question else earlier.question
+
+
+def answer(deps: Deps, qid: int | None, question: str, earlier: Question | None = None) -> Answer:
+    """Search for a question (in its conversation) and record the result; on failure it is marked as an error.
 
     `qid` None: the question could not be stored (the state DB is down); it is answered all the same.
     """
     try:
-        found = deps.kb.ask(question)
+        found = deps.kb.ask(question, earlier=context_of(deps, earlier))
     except Exception as exc:
         if qid is not None:
             deps.state.record_outcome(qid, "error", f"{type(exc).__name__}: {exc}")
@@ -33,6 +60,8 @@ def answer(deps: Deps, qid: int | None, question: str) -> Answer:
         return found
     try:
         deps.state.record_answer(qid, found)
+        if found.follows and earlier is not None:
+            deps.state.record_follows(qid, earlier.id)
         if not found.answered:
             deps.gaps.add(qid)
     except Exception:  # the rep still gets the answer; the log says what was not recorded
@@ -40,11 +69,16 @@ def answer(deps: Deps, qid: int | None, question: str) -> Answer:
     return found
 
 
-def answer_with(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str, **blocks_kw) -> None:
-    """The slow part, after the ack: search, then `send` the answer, or an apology if anything failed."""
+def answer_with(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str,
+                asked: tuple[str | None, str | None, str | None] = (None, None, None), **blocks_kw) -> None:
+    """The slow part, after the ack: search, then `send` the answer, or an apology if anything failed.
+
+    `asked` is (user, channel, thread ts): where the question was asked, to find what it follows up on.
+    """
     try:
-        found = answer(deps, qid, question)
-        send(text=answer_text(found), blocks=answer_blocks(deps.kb, found, qid, **blocks_kw))
+        found = answer(deps, qid, question, earlier_question(deps, qid, surface, *asked))
+        expert = bool(deps.settings.experts_channel)
+        send(text=answer_text(found), blocks=answer_blocks(deps.kb, found, qid, expert=expert, **blocks_kw))
     except Exception:
         log.exception("Answering a %s failed", surface)
         send(text=APOLOGY)
@@ -88,16 +122,18 @@ def register(app: App, deps: Deps) -> None:
         if not question:
             deps.work.notice(partial(post, text=HOW_TO_ASK))
             return
-        later(deps, store(deps, question, surface, event.get("user"), channel, thread_ts), question, post, surface)
+        later(deps, store(deps, question, surface, event.get("user"), channel, thread_ts), question, post, surface,
+              asked=(event.get("user"), channel, event.get("thread_ts")))
 
     @app.event("app_mention")
     def on_mention(event, client, body):
         if event.get("channel"):
             on_question(client, event["channel"], event.get("thread_ts") or event.get("ts"), event, "mention", body)
 
-    @app.event("message")
+    # Only DMs here: messages in channels (the experts' thread replies) belong to bot.listeners.experts.
+    @app.event("message", matchers=[lambda event: event.get("channel_type") == "im"])
     def on_message(event, client, body):
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("channel"):
+        if event.get("subtype") or event.get("bot_id") or not event.get("channel"):
             return  # edits, joins and our own posts are not questions
         on_question(client, event["channel"], event.get("thread_ts"), event, "dm", body)
 

@@ -70,9 +70,12 @@ class SlackSender:
         }
         return self.post(json.dumps(body).encode(), "application/json", **kw)
 
-    def mention(self, text: str, user: str = "U0REP1", channel: str = "C0SALES", ts: str | None = None, **kw) -> Response:
+    def mention(self, text: str, user: str = "U0REP1", channel: str = "C0SALES", ts: str | None = None,
+                thread_ts: str | None = None, **kw) -> Response:
+        """`@bot text`; with `thread_ts`, a reply in that thread (e.g. a follow-up under the bot's answer)."""
         ts = ts or f"1700000100.{next(_ids):06d}"
-        event = {"type": "app_mention", "user": user, "text": f"<@UBOT0001> {text}", "ts": ts, "channel": channel, "event_ts": ts}
+        event = {"type": "app_mention", "user": user, "text": f"<@UBOT0001> {text}", "ts": ts, "channel": channel, "event_ts": ts,
+                 **({"thread_ts": thread_ts} if thread_ts else {})}
         return self.event(event, **kw)
 
     def dm(self, text: str, user: str = "U0REP1", channel: str = "D0REP1", **extra) -> Response:

@@ -38,10 +38,10 @@ def test_two_people_rate_one_thread_answer_and_each_keeps_their_own(bot, sample_
         (acked,) = [r for r in replies if r.get("response_type") == "ephemeral"]  # to the clicker only
         assert thanks in acked["text"] and acked["replace_original"] is False
         (updated,) = [r for r in replies if r.get("replace_original") is True]  # the message everyone sees
-        assert action_ids(updated["blocks"]) == ["feedback_helpful", "feedback_not_helpful"]
+        assert action_ids(updated["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "answer_more"]
         assert updated["text"] == post.body["text"]
         assert texts(updated["blocks"][:-1]) == texts(post.body["blocks"][:-1])  # the answer itself is untouched
-    assert button_labels(updated["blocks"]) == ["👍 Helpful · 1", "👎 Not helpful · 1"]
+    assert button_labels(updated["blocks"]) == ["👍 Helpful · 1", "👎 Not helpful · 1", "More"]
 
     assert bot.state.ratings(asked.id) == {"U0ASKER": "helpful", "U0PEER": "not_helpful"}
     assert bot.state.question(asked.id).feedback == "helpful"  # the asker's own rating stands
@@ -68,6 +68,6 @@ def test_counts_on_the_buttons_leave_the_rest_of_the_answer_as_it_was(sample_kb)
     blocks = answer_blocks(sample_kb, answer, 7, shareable=True)
     counted = with_feedback_counts(blocks, 7, (3, 1))
     assert counted[:-1] == blocks[:-1]
-    assert button_labels(counted) == ["👍 Helpful · 3", "👎 Not helpful · 1", "Share in channel"]
-    assert action_ids(counted) == action_ids(blocks) == ["feedback_helpful", "feedback_not_helpful", "share_answer"]
-    assert button_labels(with_feedback_counts(blocks, 7, (0, 0))) == ["👍 Helpful", "👎 Not helpful", "Share in channel"]
+    assert button_labels(counted) == ["👍 Helpful · 3", "👎 Not helpful · 1", "More", "Share in channel"]
+    assert action_ids(counted) == action_ids(blocks) == ["feedback_helpful", "feedback_not_helpful", "answer_more", "share_answer"]
+    assert button_labels(with_feedback_counts(blocks, 7, (0, 0))) == ["👍 Helpful", "👎 Not helpful", "More", "Share in channel"]

@@ -29,7 +29,7 @@ def test_a_mention_is_answered_in_a_thread_under_the_question(bot):
     blocks = post.body["blocks"]
     assert "<https://enablement.brightwave.example/battlecards/acme#acme-is-cheaper|Acme Corp battlecard>" in texts(blocks)
     assert "Owner: Priya Raman (Competitive Intel) · Last reviewed: 2026-09-14" in texts(blocks)
-    assert action_ids(blocks) == ["feedback_helpful", "feedback_not_helpful"]
+    assert action_ids(blocks) == ["feedback_helpful", "feedback_not_helpful", "answer_more"]
     (stored,) = bot.state.questions()
     assert (stored.surface, stored.user_id, stored.status, stored.question) == (
         "mention", "U0REP1", "answered", "how do we handle the price objection vs acme")
@@ -66,7 +66,7 @@ def test_ask_acks_at_once_and_answers_privately_with_share(bot):
     assert r.status == 200 and r.body == b""  # the ack; the answer follows on response_url
     (reply,) = bot.slack.wait_for("response_url")
     assert reply.body["response_type"] == "ephemeral"
-    assert action_ids(reply.body["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "share_answer"]
+    assert action_ids(reply.body["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "answer_more", "share_answer"]
     assert "pricing-and-discounting#discount-approval-levels" in texts(reply.body["blocks"])
 
 
