@@ -90,6 +90,8 @@ def index_command(ctx, source, index_dir, model, force):
         click.echo(f"{settings.source / problem.path}:{problem.line}: {problem.reason} (skipped)", err=True)
     for skipped in report.skipped:
         click.echo(f"{settings.source / skipped.path}: {skipped.reason} (skipped)", err=True)
+    for warning in report.warnings:
+        click.echo(f"{settings.source / warning.path}:{warning.line}: {warning.reason}", err=True)
     if report.up_to_date:
         click.echo(f"Index at {settings.index_dir} is up to date ({report.unchanged} files, {report.chunks} chunks).")
         return
@@ -240,8 +242,10 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
     state = open_state(settings)  # before the model loads: a wrong DATABASE_URL stops it in seconds
     kb = _knowledge_base(settings)
     app = create_app(settings, kb, state)
-    # Closes gaps after each re-index, sends owed DMs, and applies KB_RETENTION_DAYS.
-    GapWatcher(kb, Gaps(state, kb.embedder), state, app.client, retention_days=settings.retention_days).start()
+    # Closes gaps after each re-index, sends owed DMs and the weekly verification nudges (KB_NUDGES),
+    # and applies KB_RETENTION_DAYS.
+    GapWatcher(kb, Gaps(state, kb.embedder), state, app.client, retention_days=settings.retention_days,
+               nudges=settings.nudges, stale_days=settings.stale_days).start()
     if socket_mode:
         click.echo("Answer bot running in Socket Mode", err=True)
         run_socket_mode(app, settings.slack_app_token)
