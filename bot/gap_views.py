@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.blocks import actions, button, context, hit_blocks, section
-from bot.mrkdwn import escape, link
+from bot.mrkdwn import escape, link, relayed
 from knowledge.answer import Answer, KnowledgeBase
 from knowledge.gaps import Gap, Notification
 from knowledge.index import Document
@@ -21,9 +21,11 @@ def gaps_blocks(open_gaps: list[Gap], answerable: int = 0) -> list[dict]:
     for gap in open_gaps[:SHOWN_GAPS]:
         phrasings = "\n".join(f"> {escape(trim(e, 200))}" for e in gap.examples) or "> _(question text deleted after the retention period)_"
         asked = f"*{gap.count}× asked* by {gap.askers} rep{'s' if gap.askers != 1 else ''} · first {gap.first_seen[:10]} · last {gap.last_seen[:10]}"
-        blocks.append(section(f"{asked}\n{phrasings}"))
+        expert = f"\n:speech_balloon: <@{gap.expert_by}> answered:\n{relayed(gap.expert_answer, 1200)}" if gap.expert_answer else ""
+        blocks.append(section(f"{asked}\n{phrasings}{expert}"))
         blocks.append(actions(
             button("Resolve", "gap_resolve", str(gap.id), style="primary"),
+            button("Draft it", "gap_draft", str(gap.id)),
             button("Ignore", "gap_ignore", str(gap.id)),
             block_id=f"gap_{gap.id}",
         ))

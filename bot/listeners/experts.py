@@ -1,10 +1,123 @@
-"""Ask an expert: a question goes to the experts' channel; the first reply there goes back to the rep."""
+"""Ask an expert: a question goes to the experts' channel; the first reply there goes back to the rep.
+
+The post's thread is the conversation: the first reply in it (from a person) is relayed to the rep, in
+their thread or DM, and kept on the question's gap. *Mark answered* closes the request without a reply.
+The bot hears thread replies through `message.channels` (`message.groups` for a private channel), so
+every channel message reaches this module; all but replies in the experts' threads are ignored.
+"""
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.app import Deps
+from bot.expert_views import expert_post, expert_post_done, relay_blocks, relay_closed_blocks
+from bot.listeners.questions import context_of, first_time
+from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
+from knowledge.experts import ExpertRequest, Experts
+
+log = logging.getLogger("bot.experts")
+GONE = "I no longer have that question; please ask it again."
+NOT_SET_UP = "Asking an expert is not set up in this workspace yet; the enablement team can turn it on."
+REPLIES = (None, "thread_broadcast", "file_share")  # message subtypes that are a person's reply
+
+
+def private(respond, text: str) -> None:
+    respond(replace_original=False, response_type="ephemeral", text=text)
 
 
 def register(app: App, deps: Deps) -> None:
-    """Nothing yet: the surfaces land with knowledge/experts.py."""
+    experts = Experts(deps.state, deps.gaps)
+    channel = deps.settings.experts_channel
+
+    def relay(request: ExpertRequest, text: str, blocks: list[dict]) -> None:
+        """Post to the rep where they asked: their thread, their DM, or (a private /ask) a DM to them."""
+        target = request.relay_channel
+        if target.startswith(("U", "W")):
+            target = app.client.conversations_open(users=target)["channel"]["id"]
+        app.client.chat_postMessage(channel=target, thread_ts=request.relay_thread_ts, text=text, blocks=blocks, unfurl_links=False)
+
+    def send_to_experts(qid: int, user: str, respond) -> None:
+        stored = deps.state.question(qid)
+        if stored is None or not stored.question:
+            private(respond, GONE)
+            return
+        if stored.surface == "mention" and stored.channel_id:
+            where = (stored.channel_id, stored.thread_ts)  # back into the thread everyone saw
+        elif stored.surface == "dm" and stored.channel_id:
+            where = (stored.channel_id, None)
+        else:
+            where = (user, None)  # a private /ask answer: a DM to whoever asked for the expert
+        request = experts.open(qid, user, *where, channel)
+        if request is None:
+            done = experts.for_question(qid)
+            status = "an expert has answered it" if done and done.status != "open" else "the experts have it"
+            private(respond, f"This question was already sent to the experts ({status}).")
+            return
+        earlier = deps.state.question(stored.follows) if stored.follows else None
+        closest = deps.kb.ask(stored.question, earlier=context_of(deps, earlier))
+        try:
+            posted = app.client.chat_postMessage(
+                channel=channel, text=f"A question for the experts from <@{user}>",
+                blocks=expert_post(deps.kb, request.id, user, closest, request.gap_id), unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            experts.withdraw(request.id)  # nothing was posted: the rep may try again
+            log.warning("Could not post question %s to the experts' channel %s: %s", qid, channel, exc.response.get("error"))
+            private(respond, "Sorry, I couldn't reach the experts' channel. Please tell the enablement team.")
+            return
+        experts.posted(request.id, posted["ts"])
+        private(respond, f"I've asked the experts in <#{channel}>. I'll bring the first answer back to you here.")
+
+    @app.action("ask_expert")
+    def on_ask_expert(ack, action, body, respond):
+        ack()
+        qid, user = id_value(action), user_id(body)
+        if qid is None or user is None:
+            deps.work.notice(partial(respond, **BROKEN_REPLY))
+        elif not channel:
+            deps.work.notice(partial(private, respond, NOT_SET_UP))
+        else:
+            deps.work.later(partial(send_to_experts, qid, user, respond), busy=partial(respond, **SWAMPED_REPLY))
+
+    def take_reply(event: dict) -> None:
+        request = experts.at(event["channel"], event["thread_ts"])
+        if request is None or request.status != "open":
+            return  # a thread that is not ours, or a later reply: the first one counts
+        if not experts.answer(request.id, event.get("text") or "", event["user"]):
+            return  # another process took the first reply
+        question = request.question or "your question"
+        relay(request, "An expert answered your question", relay_blocks(question, event["user"], event.get("text") or ""))
+        app.client.chat_update(channel=request.channel, ts=request.ts, text="Answered",
+                               blocks=expert_post_done(question, request.asked_by, event["user"], replied=True))
+
+    # Registered after bot.listeners.questions, whose DM listener matches first: every other message is here.
+    @app.event("message")
+    def on_channel_message(event, body):
+        thread = event.get("thread_ts")
+        if (not channel or event.get("channel") != channel or not thread or thread == event.get("ts")
+                or event.get("subtype") not in REPLIES or event.get("bot_id") or not event.get("user")):
+            return
+        if first_time(deps, body.get("event_id") or f"{channel}:{event.get('ts')}"):
+            deps.work.later(partial(take_reply, event))
+
+    def mark_answered(request_id: int, user: str, respond) -> None:
+        if not experts.close(request_id, user):
+            private(respond, "That question was already answered.")
+            return
+        request = experts.get(request_id)
+        question = request.question or "your question"
+        respond(replace_original=True, text="Answered", blocks=expert_post_done(question, request.asked_by, user, replied=False))
+        relay(request, "An expert marked your question answered", relay_closed_blocks(question, user))
+
+    @app.action("expert_mark_answered")
+    def on_mark_answered(ack, action, body, respond):
+        ack()
+        request_id, user = id_value(action), user_id(body)
+        if request_id is None or user is None:
+            deps.work.notice(partial(respond, **BROKEN_REPLY))
+            return
+        deps.work.later(partial(mark_answered, request_id, user, respond), busy=partial(respond, **SWAMPED_REPLY))

@@ -64,7 +64,7 @@ def test_coordinators_see_open_gaps_most_asked_first(bot):
     shown = texts(blocks)
     assert shown.index("*3× asked* by 3 reps") < shown.index("*1× asked* by 1 rep ")
     assert "\n> what is our parental leave policy" in json.loads(shown)[1]["text"]["text"]
-    assert action_ids(blocks) == ["gap_resolve", "gap_ignore", "gap_resolve", "gap_ignore"]
+    assert action_ids(blocks) == ["gap_resolve", "gap_draft", "gap_ignore"] * 2
 
 
 def test_resolving_a_gap_dms_everyone_who_asked(bot):

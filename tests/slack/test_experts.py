@@ -1,0 +1,166 @@
+"""Ask an expert: the question reaches the experts' channel, the first reply reaches the rep and the gap."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge.gaps import Gaps
+from tests.slack.conftest import start_bot
+from tests.slack.test_feedback import click_and_wait, posted_message
+from tests.slack.test_gaps import COORDINATOR, LEAVE, eventually
+from tests.slack.test_questions import action_ids, texts
+
+EXPERTS = "C0EXPERTS"
+
+
+@pytest.fixture
+def bot(tmp_path, fake_slack, sample_kb):
+    server, running = start_bot(tmp_path, fake_slack, sample_kb, coordinators=(COORDINATOR,), experts_channel=EXPERTS)
+    yield running
+    server.close()
+
+
+def posts_to(bot, channel: str, count: int = 1):
+    """The chat.postMessage calls to `channel`, once `count` of them arrived."""
+    def found():
+        return [c for c in bot.slack.of("chat.postMessage") if c.body.get("channel") == channel]
+    posts = eventually(found, lambda p: len(p) >= count)
+    assert len(posts) >= count, [c.body.get("channel") for c in bot.slack.of("chat.postMessage")]
+    return posts
+
+
+def ask_in_thread(bot, question: str, ts: str = "1700000700.000001"):
+    """A rep mentions the bot; returns (the answer post, the stored question)."""
+    bot.send.mention(question, ts=ts)
+    (post,) = posts_to(bot, "C0SALES")
+    return post, bot.state.questions()[-1]
+
+
+def ts_of(bot, post) -> str:
+    """The ts the fake Slack gave a post: it numbers chat.postMessage calls in order (these tests post one at a time)."""
+    return f"1700000000.{bot.slack.of('chat.postMessage').index(post) + 1:06d}"
+
+
+def send_to_experts(bot, question_id: int, user: str = "U0REP1", message: dict | None = None) -> dict:
+    """Click Ask an expert; returns the experts' post (its body and the ts the fake Slack gave it)."""
+    (confirm,) = click_and_wait(bot, "ask_expert", question_id, user, message, replies=1)
+    assert f"asked the experts in <#{EXPERTS}>" in confirm["text"] and confirm["response_type"] == "ephemeral"
+    (post,) = posts_to(bot, EXPERTS)
+    return post
+
+
+def test_an_unconfident_answer_offers_an_expert_and_a_confident_one_does_not(bot):
+    post, _ = ask_in_thread(bot, LEAVE[0])
+    assert "ask_expert" in action_ids(post.body["blocks"])
+    bot.send.mention("what's the uptime sla", ts="1700000700.000002")
+    confident = posts_to(bot, "C0SALES", count=2)[1]
+    assert "ask_expert" not in action_ids(confident.body["blocks"])
+
+
+def test_without_an_experts_channel_no_answer_offers_one(tmp_path, fake_slack, sample_kb):
+    server, bot = start_bot(tmp_path, fake_slack, sample_kb)
+    try:
+        post, _ = ask_in_thread(bot, LEAVE[0])
+        assert "ask_expert" not in action_ids(post.body["blocks"])
+    finally:
+        server.close()
+
+
+def test_the_expert_reply_goes_back_to_the_thread_and_onto_the_gap(bot):
+    answer, asked = ask_in_thread(bot, LEAVE[0])
+    post = send_to_experts(bot, asked.id, message=posted_message(answer))
+    shown = texts(post.body["blocks"])
+    assert "<@U0REP1> asked" in shown and LEAVE[0] in shown
+    assert "Closest sections" in shown and "https://enablement.brightwave.example/" in shown
+    assert action_ids(post.body["blocks"]) == ["expert_mark_answered"]
+    ts = ts_of(bot, post)
+
+    reply = "16 weeks paid, see <https://hr.example.com/leave|the HR page> <!channel> & ask <@U0HR>"
+    assert bot.send.channel_message(reply, user="U0EXPERT", thread_ts=ts).status == 200
+    (relayed,) = posts_to(bot, "C0SALES", count=2)[1:]
+    assert relayed.body["thread_ts"] == "1700000700.000001"  # under the rep's question, where they asked
+    body = texts(relayed.body["blocks"])
+    assert "<@U0EXPERT> answered your question" in body and "<https://hr.example.com/leave|the HR page>" in body
+    assert "<!channel>" not in body and "@channel" in body and "<@U0HR>" in body and "&amp; ask" in body
+    (update,) = bot.slack.wait_for("chat.update")
+    assert update.body["ts"] == ts and "ask_expert" not in texts(update.body["blocks"])
+    assert action_ids(update.body["blocks"]) == []
+
+    (gap,) = Gaps(bot.state, None).list("open")
+    assert gap.expert_answer == reply and gap.expert_by == "U0EXPERT"
+
+    # A second reply in the thread is a conversation among experts: the rep got the first one already.
+    bot.send.channel_message("also check the handbook", user="U0OTHER", thread_ts=ts)
+    bot.send.command("/kb-gaps", "", user=COORDINATOR)
+    (listed,) = [c.body for c in bot.slack.wait_for("response_url", count=2) if "blocks" in c.body and "Open content gaps" in c.body.get("text", "")]
+    assert "<@U0EXPERT> answered" in texts(listed["blocks"]) and "16 weeks paid" in texts(listed["blocks"])
+    assert len(posts_to(bot, "C0SALES")) == 2
+    assert Gaps(bot.state, None).list("open")[0].expert_answer == reply
+
+
+def test_a_retried_reply_event_is_relayed_once(bot):
+    _, asked = ask_in_thread(bot, LEAVE[0])
+    ts = ts_of(bot, send_to_experts(bot, asked.id))
+    event = {"type": "message", "user": "U0EXPERT", "text": "16 weeks", "ts": "1700000800.000001", "channel": EXPERTS,
+             "thread_ts": ts, "channel_type": "channel", "event_ts": "1700000800.000001"}
+    for _ in range(2):
+        assert bot.send.event(event, event_id="EvRETRY1").status == 200
+    posts_to(bot, "C0SALES", count=2)
+    bot.slack.wait_for("chat.update")
+    assert len(posts_to(bot, "C0SALES")) == 2
+
+
+def test_a_private_answer_brings_the_expert_reply_by_dm_and_asks_once(bot):
+    bot.send.command("/ask", LEAVE[1], user="U0REP2")
+    (reply,) = bot.slack.wait_for("response_url")
+    assert "ask_expert" in action_ids(reply.body["blocks"])
+    (asked,) = bot.state.questions()
+    ts = ts_of(bot, send_to_experts(bot, asked.id, user="U0REP2"))
+    (again,) = click_and_wait(bot, "ask_expert", asked.id, "U0REP2", None, replies=1)
+    assert "already sent to the experts" in again["text"]
+    assert len(posts_to(bot, EXPERTS)) == 1
+
+    bot.send.channel_message("16 weeks", user="U0EXPERT", thread_ts=ts)
+    (opened,) = bot.slack.wait_for("conversations.open")
+    assert opened.body["users"] == "U0REP2"
+    (dm,) = posts_to(bot, "DU0REP2")
+    assert "16 weeks" in texts(dm.body["blocks"])
+
+
+def test_mark_answered_closes_the_loop_without_a_reply(bot):
+    _, asked = ask_in_thread(bot, LEAVE[0])
+    post = send_to_experts(bot, asked.id)
+    (request_id,) = [e["value"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (closed,) = click_and_wait(bot, "expert_mark_answered", int(request_id), "U0EXPERT", posted_message(post), replies=1)
+    assert closed["replace_original"] is True and "<@U0EXPERT> marked this answered" in texts(closed["blocks"])
+    (note,) = posts_to(bot, "C0SALES", count=2)[1:]
+    assert "marked your question answered" in texts(note.body["blocks"])
+
+    (twice,) = click_and_wait(bot, "expert_mark_answered", int(request_id), "U0OTHER", posted_message(post), replies=1)
+    assert "already answered" in twice["text"]
+    bot.send.channel_message("late reply", user="U0EXPERT", thread_ts=ts_of(bot, post))
+    assert Gaps(bot.state, None).list("open")[0].expert_answer is None
+    assert len(posts_to(bot, "C0SALES")) == 2
+
+
+def test_a_thumbs_down_offers_an_expert(bot):
+    answer, asked = ask_in_thread(bot, "what's the uptime sla")
+    replies = click_and_wait(bot, "feedback_not_helpful", asked.id, "U0REP1", posted_message(answer), replies=2)
+    (offer,) = [r for r in replies if r.get("response_type") == "ephemeral"]
+    assert action_ids(offer["blocks"]) == ["ask_expert"] and offer["blocks"][-1]["elements"][0]["value"] == str(asked.id)
+    send_to_experts(bot, asked.id)
+
+
+def test_what_a_rep_typed_reaches_the_experts_escaped(bot):
+    _, asked = ask_in_thread(bot, "<!here> is <@U0BOSS> on parental leave? <https://evil.example|click>")
+    post = send_to_experts(bot, asked.id)
+    shown = json.dumps(post.body["blocks"])
+    assert "<!here>" not in shown and "<@U0BOSS>" not in shown and "<https://evil.example|click>" not in shown
+    assert "&lt;!here&gt;" in shown
+
+
+def test_other_channel_messages_are_acknowledged_and_ignored(bot):
+    assert bot.send.channel_message("lunch?", channel="C0RANDOM", thread_ts="1700000000.000001").status == 200
+    assert bot.send.channel_message("hello experts", channel=EXPERTS).status == 200
+    assert bot.slack.of("chat.postMessage") == []
