@@ -44,10 +44,10 @@ class GapWatcher:
             if now_answerable:
                 log.info("Index %s answers %d open gap(s): %s", build, len(now_answerable), now_answerable)
         send_pending(self.client, self.gaps, self.kb)
-        if self.nudges:
-            send_nudges(self.client, self.state, self.kb, self.stale_days)  # a SELECT, unless a nudge is owed
         if self.retention_days:
             self.state.forget_old_questions(self.retention_days)  # cheap: one indexed UPDATE
+        if self.nudges:
+            send_nudges(self.client, self.state, self.kb, self.stale_days)  # a SELECT, unless a nudge is owed
 
     def run(self) -> None:
         while not self._stop.is_set():
