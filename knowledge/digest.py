@@ -1,6 +1,7 @@
 """The weekly digest: what reps asked, how well the knowledge base answered, and what needs care.
 
-Pure data from the state DB and the index (no Slack): `compute()` gathers a `Digest`, `render_text()`
+Pure data from the state DB and the index (no Slack): `compute()` gathers a `Digest` (with the questions
+experts answered and the drafts waiting to be published), `render_text()`
 prints it for a terminal, `chart_png()` draws questions and answer rate per day. `next_run()` and
 `period_key()` are the schedule's clock arithmetic.
 """
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
+from knowledge.drafts import StoredDraft, waiting
 from knowledge.gaps import Gap, Gaps
 from knowledge.index import Document, Index
 from knowledge.state import StateDB
@@ -40,6 +42,7 @@ class Figures:
     gaps: int = 0
     helpful: int = 0
     not_helpful: int = 0
+    expert_answered: int = 0  # questions experts answered (a reply, or Mark answered) in the period
 
     @property
     def answer_rate(self) -> float | None:
@@ -89,6 +92,7 @@ class Digest:
     stale_days: int
     changes: list[Change]
     days: list[Day]
+    drafts: list[StoredDraft] = field(default_factory=list)  # saved drafts the current build does not index yet
 
     @property
     def question_change(self) -> int:
@@ -134,6 +138,7 @@ def compute(state: StateDB, index: Index, since: datetime, until: datetime, stal
         stale_days=stale_days,
         changes=changes(index, docs, since, until),
         days=daily_series(state, since, until),
+        drafts=waiting(state, docs),
     )
 
 
@@ -145,7 +150,8 @@ def stale_documents(docs: Iterable[Document], today: date, stale_days: int) -> l
 
 
 def figures(state: StateDB, since: datetime, until: datetime) -> Figures:
-    """The counts of the questions asked in [since, until), and of everyone's ratings of their answers."""
+    """The counts of the questions asked in [since, until), of everyone's ratings of their answers, and of the
+    questions experts answered in it (whenever they were asked)."""
     period = (iso(since), iso(until))
     row = state.execute(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'answered' THEN 1 ELSE 0 END), 0), "
@@ -157,7 +163,12 @@ def figures(state: StateDB, since: datetime, until: datetime) -> Figures:
         "WHERE q.asked_at >= ? AND q.asked_at < ? GROUP BY f.rating",
         period,
     ).fetchall())
-    return Figures(*map(int, row), helpful=ratings.get("helpful", 0), not_helpful=ratings.get("not_helpful", 0))
+    experts = state.execute(
+        "SELECT COUNT(*) FROM expert_requests WHERE status IN ('answered', 'closed') AND answered_at >= ? AND answered_at < ?",
+        period,
+    ).fetchone()[0]
+    return Figures(*map(int, row), helpful=ratings.get("helpful", 0), not_helpful=ratings.get("not_helpful", 0),
+                   expert_answered=int(experts))
 
 
 def top_documents(state: StateDB, docs: dict[str, Document], since: datetime, until: datetime) -> list[DocumentCount]:
@@ -260,6 +271,7 @@ def render_text(digest: Digest) -> str:
         f"Questions asked  {now.questions}  ({q_change})",
         f"Answer rate      {percent(now.answer_rate)}  ({rate_change}): {now.answered} answered, {now.gaps} gaps",
         f"Feedback         {now.helpful} helpful, {now.not_helpful} not helpful",
+        f"Expert answers   {now.expert_answered}  (vs {digest.previous.expert_answered})",
         "",
         "Top open gaps",
         *([f"  {g.count:>3}×  {gap_text(g)}" for g in digest.top_gaps] or ["  none"]),
@@ -272,6 +284,9 @@ def render_text(digest: Digest) -> str:
         "",
         "New and changed documents",
         *([f"  {c.change:<8} {c.title}  ({c.path})" for c in digest.changes] or ["  none"]),
+        "",
+        "Drafts waiting to be published",
+        *([f"  {d.title}  ({d.path})" for d in digest.drafts] or ["  none"]),
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,9 +13,10 @@ from PIL import Image
 from indexer.build import build
 from knowledge.answer import Answer
 from knowledge.digest import (
-    Change, Day, DocumentCount, Figures, chart_png, compute, daily_series, iso, last_run, next_run, period_key,
+    Change, Day, DocumentCount, Figures, chart_png, compute, daily_series, figures, iso, last_run, next_run, period_key,
     render_text, weekday,
 )
+from knowledge.drafts import Drafts, thread_draft
 from knowledge.gaps import Gaps
 from knowledge.index import Index, current_build
 from knowledge.search import Hit
@@ -79,6 +80,27 @@ def record(state: StateDB, index: Index, gaps: Gaps, when, status, top, feedback
     return qid
 
 
+# (question text, status, answered at): questions sent to the experts' channel, answered whenever.
+EXPERT_REQUESTS = [
+    ("do we support HIPAA and sign a BAA", "answered", at(12, 10)),  # the previous period
+    ("customer asking for our SOC 2", "answered", at(17, 9)),
+    ("do we have a SOC 2 report", "closed", at(21, 16)),  # Mark answered, no reply
+    ("where's the SOC2 report", "open", None),
+    ("what is our parental leave policy", "answered", UNTIL),  # the period's end is not in it
+]
+
+
+def ask_expert(state: StateDB, text: str, status: str, answered: datetime | None) -> None:
+    """An expert request as the experts' channel leaves it: open, answered (a reply) or closed (Mark answered)."""
+    qid = next(q.id for q in state.questions() if q.question == text)
+    state.execute(
+        "INSERT INTO expert_requests (question_id, asked_by, relay_channel, channel, ts, status, answer, answered_by, answered_at, created_at) "
+        "VALUES (?, 'U1', 'C1', 'C0EXPERTS', ?, ?, ?, ?, ?, ?)",
+        (qid, f"1700000000.{qid:06d}", status, "the answer" if status == "answered" else None,
+         "U0EXPERT" if answered else None, iso(answered) if answered else None, iso(at(1, 0))),
+    )
+
+
 @pytest.fixture
 def index(sample_index) -> Index:
     return Index.open(sample_index)
@@ -96,14 +118,16 @@ def filled(request, tmp_path_factory, sample_index, embedder) -> StateDB:
         record(state, index, gaps, *row)
     hipaa = state.questions()[0].gap_id
     gaps.ignore(hipaa)
+    for request in EXPERT_REQUESTS:
+        ask_expert(state, *request)
     yield state
     state.close()
 
 
 def test_figures_for_the_period_and_the_one_before(filled, index):
     digest = compute(filled, index, SINCE, UNTIL, stale_days=180)
-    assert digest.current == Figures(questions=12, answered=8, gaps=2, helpful=3, not_helpful=2)
-    assert digest.previous == Figures(questions=4, answered=3, gaps=1, helpful=1, not_helpful=0)
+    assert digest.current == Figures(questions=12, answered=8, gaps=2, helpful=3, not_helpful=2, expert_answered=2)
+    assert digest.previous == Figures(questions=4, answered=3, gaps=1, helpful=1, not_helpful=0, expert_answered=1)
     assert digest.current.answer_rate == 0.8 and digest.previous.answer_rate == 0.75
     assert digest.question_change == 8 and digest.rate_change == pytest.approx(5.0)
 
@@ -188,10 +212,12 @@ def test_render_text_reads_as_a_report(filled, index):
         "Questions asked  12  (+8 vs 4)",
         "Answer rate      80%  (+5 pts vs 75%): 8 answered, 2 gaps",
         "Feedback         3 helpful, 2 not helpful",
+        "Expert answers   2  (vs 1)",
         "    3×  customer asking for our SOC 2",
         "    4×  Pricing and discounting playbook  (playbooks/pricing-and-discounting.md)",
         "  Initech battlecard  (battlecards/initech.md): Priya Raman (Competitive Intel), last reviewed 2025-09-22 (427 days ago)",
         "New and changed documents\n  none",
+        "Drafts waiting to be published\n  none\n",
     ]:
         assert line in text
 
@@ -201,6 +227,34 @@ def test_an_empty_period_says_so(state, index):
     assert digest.current == Figures() and digest.rate_change is None
     assert "Answer rate      n/a  (vs n/a): 0 answered, 0 gaps" in render_text(digest)
     assert "Top open gaps\n  none" in render_text(digest)
+    assert "Expert answers   0  (vs 0)" in render_text(digest) and digest.drafts == []
+
+
+def test_questions_experts_answered_count_by_when_they_answered(filled):
+    assert figures(filled, at(21, 0), at(22, 0)).expert_answered == 1  # the closed one: Mark answered counts
+    assert figures(filled, at(17, 9), at(17, 9, 0, 1)).expert_answered == 1  # a half-open period: its start is in it
+    assert figures(filled, UNTIL, UNTIL + timedelta(hours=1)).expert_answered == 1
+    assert figures(filled, at(1, 0), UNTIL + timedelta(hours=1)).expert_answered == 4  # never the open one
+
+
+def test_drafts_waiting_are_those_the_current_build_does_not_index(state, tmp_path, embedder):
+    source = tmp_path / "kb"
+    write(source, "intro.md", "---\ntitle: Intro\n---\n# Intro\n\nHello.\n")
+    published = thread_draft([{"ts": "1.1", "user": "U1", "text": "*On-prem*: we offer a private VPC"}], "C1")
+    waiting_one = thread_draft([{"ts": "2.2", "user": "U2", "text": "Discounts for non-profits"}], "C1")
+    drafts = Drafts(state, source)
+    for draft in (published, waiting_one):
+        drafts.save(draft, by="U0COORD")
+    build(source, tmp_path / "index", embedder)
+    assert [d.title for d in compute(state, Index.open(tmp_path / "index"), SINCE, UNTIL).drafts] == [
+        "On-prem: we offer a private VPC", "Discounts for non-profits"]  # draft: true keeps both out of the index
+    path = source / published.path
+    path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")  # a writer publishes it
+    build(source, tmp_path / "index", embedder)
+    digest = compute(state, Index.open(tmp_path / "index"), SINCE, UNTIL)
+    assert [(d.title, d.path, d.source, d.created_by) for d in digest.drafts] == [
+        ("Discounts for non-profits", waiting_one.path, "thread", "U0COORD")]
+    assert f"Drafts waiting to be published\n  Discounts for non-profits  ({waiting_one.path})\n" in render_text(digest)
 
 
 def test_chart_is_a_small_png(filled, index):
