@@ -40,11 +40,8 @@ def actions(*elements: dict, block_id: str | None = None) -> dict:
 
 
 def _reviewed(chunk: Chunk) -> str:
-    owner_slack = getattr(chunk, "owner_slack", None)  # a validated U…/W… or S… id: Slack shows the name
-    if owner_slack:
-        who = f"<!subteam^{owner_slack}>" if owner_slack.startswith("S") else f"<@{owner_slack}>"
-    else:
-        who = escape(chunk.owner) if chunk.owner else "no owner"
+    # The owner's name as written, never their owner_slack mention: a mention would ping them on every answer.
+    who = escape(chunk.owner) if chunk.owner else "no owner"
     return f"Owner: {who} · Last reviewed: {escape(chunk.last_reviewed or 'never')}"
 
 

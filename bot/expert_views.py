@@ -17,7 +17,7 @@ def mention(slack_id: str) -> str:
 
 def owner_of(answer: Answer) -> str | None:
     """The `owner_slack` of the closest document that names one (a validated id)."""
-    return next((h.chunk.owner_slack for h in answer.hits if getattr(h.chunk, "owner_slack", None)), None)
+    return next((h.chunk.owner_slack for h in answer.hits if h.chunk.owner_slack), None)
 
 
 def _asked(question: str, follows: str | None) -> str:

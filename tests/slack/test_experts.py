@@ -149,7 +149,9 @@ def test_a_thumbs_down_offers_an_expert(bot):
     replies = click_and_wait(bot, "feedback_not_helpful", asked.id, "U0REP1", posted_message(answer), replies=2)
     (offer,) = [r for r in replies if r.get("response_type") == "ephemeral"]
     assert action_ids(offer["blocks"]) == ["ask_expert"] and offer["blocks"][-1]["elements"][0]["value"] == str(asked.id)
-    send_to_experts(bot, asked.id)
+    post = send_to_experts(bot, asked.id)
+    # The closest document's front matter names its owners (owner_slack): the experts' post pings them.
+    assert "Owner of the closest document: <!subteam^S0SECTRUST>" in texts(post.body["blocks"])
 
 
 def test_what_a_rep_typed_reaches_the_experts_escaped(bot):
