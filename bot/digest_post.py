@@ -73,6 +73,7 @@ def digest_blocks(digest: Digest, kb: KnowledgeBase | None = None) -> list[dict]
         for d in digest.stale
     ]
     changed = [f"{c.change}: {_doc_link(kb, c.path, c.url, c.title)}" for c in digest.changes]
+    drafts = [f"{escape(d.title)} (`{escape(d.path)}`)" for d in digest.drafts]
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
         context(f"{period_label(digest)} · changes compared with the {length_label(digest)} before"),
@@ -83,6 +84,8 @@ def digest_blocks(digest: Digest, kb: KnowledgeBase | None = None) -> list[dict]
                 _field(f"*Answer rate*\n{percent(now.answer_rate)}  ({rate_change})"),
                 _field(f"*Answered · gaps*\n{now.answered} answered · {now.gaps} gaps"),
                 _field(f"*Feedback*\n👍 {now.helpful} helpful · 👎 {now.not_helpful} not helpful"),
+                _field(f"*Answered by experts*\n{now.expert_answered}  (vs {digest.previous.expert_answered})"),
+                _field(f"*Drafts waiting*\n{len(digest.drafts)}"),
             ],
         },
         {"type": "divider"},
@@ -90,6 +93,7 @@ def digest_blocks(digest: Digest, kb: KnowledgeBase | None = None) -> list[dict]
         list_section("*Documents that answered most*", used, "No answered questions in this period."),
         list_section(f"*Stale documents* (not reviewed for {digest.stale_days}+ days)", stale, "None: every document was reviewed recently."),
         list_section("*New and changed documents*", changed, "No document was added or changed."),
+        list_section("*Drafts waiting to be published*", drafts, "None: every saved draft is published."),
     ]
     return blocks[:MAX_BLOCKS]
 

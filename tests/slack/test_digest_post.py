@@ -16,12 +16,14 @@ from knowledge.digest import compute, period_key
 from knowledge.gaps import Gaps
 from knowledge.index import Index, LiveIndex
 from knowledge.state import StateDB
-from tests.knowledge.test_digest import ACME, PRICING, RENEWALS, SECURITY, record
+from knowledge.drafts import Drafts, thread_draft
+from tests.knowledge.test_digest import ACME, PRICING, RENEWALS, SECURITY, ask_expert, record
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKEN = "xoxb-0001-test-token"
 LEAVE = "what's the <!channel> policy on parental leave & perks?"
+DRAFTED = "&lt;!channel&gt; discounts for *non-profits* &amp; NGOs"  # as Slack sends what someone typed
 
 # (hours ago, status, top document, feedback, question)
 RECENT = [
@@ -47,6 +49,10 @@ def state_db(tmp_path, sample_index, embedder):
     gaps, now = Gaps(state, embedder), datetime.now(UTC)
     for hours, *row in RECENT:
         record(state, index, gaps, now - timedelta(hours=hours), *row)
+    ask_expert(state, LEAVE, "answered", now - timedelta(hours=1))
+    ask_expert(state, "do we have a SOC 2 report", "closed", now - timedelta(hours=20))
+    ask_expert(state, "customer asking for our SOC 2", "answered", now - timedelta(hours=210))  # the week before
+    Drafts(state, tmp_path / "kb").save(thread_draft([{"ts": "1.1", "user": "U1", "text": DRAFTED}], "C1"), by="U0COORD")
     return path
 
 
@@ -82,8 +88,10 @@ def test_post_sends_the_figures_and_the_chart_once_a_week(env, fake_slack):
         "*Answer rate*\n71%  (+21 pts vs 50%)",
         "*Answered · gaps*\n5 answered · 2 gaps",
         "*Feedback*\n👍 2 helpful · 👎 1 not helpful",
+        "*Answered by experts*\n2  (vs 1)",
+        "*Drafts waiting*\n1",
     ]
-    gaps, used, stale, changed = section_texts(blocks)
+    gaps, used, stale, changed, drafts = section_texts(blocks)
     assert gaps == (
         "*Top open gaps*\n• 2× do we have a SOC 2 report\n"
         "• 1× what's the &lt;!channel&gt; policy on parental leave &amp; perks?\n• 1× do we support HIPAA and sign a BAA"
@@ -96,6 +104,8 @@ def test_post_sends_the_figures_and_the_chart_once_a_week(env, fake_slack):
     assert stale.startswith("*Stale documents* (not reviewed for 180+ days)\n• <https://enablement.brightwave.example/battlecards/initech|Initech battlecard>: Priya Raman (Competitive Intel), last reviewed 2025-09-22")
     assert changed.startswith("*New and changed documents*\n• added: <https://enablement.brightwave.example/battlecards/acme|Acme Corp battlecard>\n")
     assert changed.count("\n• added: ") == LIST_LINES and changed.endswith("\n…and 9 more")  # 19 documents were indexed
+    assert drafts == ("*Drafts waiting to be published*\n"
+                      "• &lt;!channel&gt; discounts for non-profits &amp; NGOs (`drafts/thread-c1-1-1-channel-discounts-for-non-profits-ngos.md`)")
     assert "<!channel>" not in json.dumps(blocks)
 
     (ask,) = fake_slack.of("files.getUploadURLExternal")
@@ -139,6 +149,8 @@ def test_without_post_it_prints_and_sends_nothing(env, fake_slack):
     assert result.exit_code == 0
     assert "(changes compared with the 2 weeks before)" in result.output
     assert "Questions asked  11  (+11 vs 0)" in result.output and "Answer rate      64%  (vs n/a): 7 answered, 4 gaps" in result.output
+    assert "Expert answers   3  (vs 0)" in result.output
+    assert "Drafts waiting to be published\n  <!channel> discounts for non-profits & NGOs  (drafts/thread-c1-1-1-channel-discounts" in result.output
     assert fake_slack.calls == []
 
 
