@@ -23,6 +23,7 @@ class Call:
     body: dict
     raw: bytes
     headers: dict
+    reply: dict | None = None  # what the fake answered (e.g. the ts it gave a post)
 
 
 class _Server(ThreadingHTTPServer):
@@ -52,9 +53,10 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake._record(self.path, raw, dict(self.headers))
+                answer = fake._reply(self.path, raw)
+                fake._record(self.path, raw, dict(self.headers), answer)
                 time.sleep(fake.latency)
-                reply = json.dumps(fake._reply(self.path, raw)).encode()
+                reply = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
@@ -81,7 +83,7 @@ class FakeSlack:
     def response_url(self, name: str = "cmd") -> str:
         return f"{self.url}/response/{name}"
 
-    def _record(self, path: str, raw: bytes, headers: dict) -> None:
+    def _record(self, path: str, raw: bytes, headers: dict, reply: dict | None = None) -> None:
         if path.startswith("/api/"):
             method = path[len("/api/") :].split("?")[0]
         elif path.startswith("/response/"):
@@ -90,7 +92,7 @@ class FakeSlack:
             method = "upload"
         body = _parse(raw, headers.get("Content-Type", ""))
         with self._changed:
-            self.calls.append(Call(method, path, body, raw, headers))
+            self.calls.append(Call(method, path, body, raw, headers, reply))
             self._changed.notify_all()
 
     def _reply(self, path: str, raw: bytes) -> dict:

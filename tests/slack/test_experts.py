@@ -38,8 +38,8 @@ def ask_in_thread(bot, question: str, ts: str = "1700000700.000001"):
 
 
 def ts_of(bot, post) -> str:
-    """The ts the fake Slack gave a post: it numbers chat.postMessage calls in order (these tests post one at a time)."""
-    return f"1700000000.{bot.slack.of('chat.postMessage').index(post) + 1:06d}"
+    """The ts the fake Slack gave a post (a reply in its thread names it)."""
+    return post.reply["ts"]
 
 
 def send_to_experts(bot, question_id: int, user: str = "U0REP1", message: dict | None = None) -> dict:

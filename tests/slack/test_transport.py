@@ -25,11 +25,11 @@ SLOW = 1.0  # seconds the fake Web API and response_url take to answer
 
 
 @contextmanager
-def kb_serve(tmp_path, index, slack: FakeSlack):
-    """`kb serve --http` on the sample index against `slack`; yields its sender and its log file."""
+def kb_serve(tmp_path, index, slack: FakeSlack, **settings: str):
+    """`kb serve --http` on the sample index against `slack` (plus `settings`, e.g. KB_EXPERTS_CHANNEL); yields its sender and its log file."""
     port, log_path = free_port(), tmp_path / "serve.log"
     env = {**os.environ, "PORT": str(port), "KB_INDEX_DIR": str(index), "KB_STATE_DB": str(tmp_path / "state.db"),
-           "SLACK_BOT_TOKEN": "xoxb-0001-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
+           "SLACK_BOT_TOKEN": "xoxb-0001-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url, **settings}
     env.pop("SLACK_APP_TOKEN", None)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(KB), "serve", "--http", "--host", "127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT)
