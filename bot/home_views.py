@@ -16,20 +16,35 @@ HOW_TO_ASK = (
     "• `/battlecard acme` for a competitor's battlecard\n"
     "Rate answers with 👍 / 👎: what I could not answer goes to the enablement team."
 )
+FOLLOW_UP = "• To follow up, mention me again in my thread, or DM me again within a few minutes: I keep the context"
+ASK_EXPERT = "• Not answered? *Ask an expert* under my answer sends your question to the experts; their reply comes back to you"
+DRAFTING = (
+    "*Turning answers into content*\n"
+    "• *Draft it* on a gap in `/kb-gaps` writes a Markdown draft, with the expert's reply as its answer\n"
+    "• *Save to knowledge base* in any message's ⋮ menu writes a draft from that message and its thread\n"
+    "Drafts land in `drafts/` with `draft: true`, and I DM you each one as a file; they answer nobody until a writer "
+    "publishes them and re-indexes."
+)
+DRAFT_LINES = 10
 
 
 def header(text: str) -> dict:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
-def rep_home(competitors: list[Document]) -> dict:
+def how_to_ask(experts: bool = False) -> str:
+    """The help text: how to ask and follow up, and *Ask an expert* when an experts' channel is set."""
+    return "\n".join([HOW_TO_ASK, FOLLOW_UP, *([ASK_EXPERT] if experts else [])])
+
+
+def rep_home(competitors: list[Document], experts: bool = False) -> dict:
     names = ", ".join(escape(c.competitor or c.title) for c in competitors) or "none yet"
-    blocks = [header("Enablement answers"), section(HOW_TO_ASK), {"type": "divider"}, section(f"*Battlecards:* {names}")]
+    blocks = [header("Enablement answers"), section(how_to_ask(experts)), {"type": "divider"}, section(f"*Battlecards:* {names}")]
     return {"type": "home", "blocks": blocks}
 
 
-def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Document]) -> dict:
-    """This week's questions, answer and helpful rates, top open gaps and stale documents."""
+def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Document], experts: bool = False) -> dict:
+    """This week's questions, answer and helpful rates, expert answers, top open gaps, stale documents, drafts waiting."""
     now, before = digest.current, digest.previous
     helpful_total = now.helpful + now.not_helpful
     helpful = percent(now.helpful / helpful_total) if helpful_total else "no ratings yet"
@@ -42,6 +57,8 @@ def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Docume
             {"type": "mrkdwn", "text": f"*Answer rate*\n{percent(now.answer_rate)}"},
             {"type": "mrkdwn", "text": f"*Helpful*\n{helpful} ({now.helpful} 👍 · {now.not_helpful} 👎)"},
             {"type": "mrkdwn", "text": f"*Open gaps*\n{len(digest.top_gaps)} shown below · `/kb-gaps` to review"},
+            {"type": "mrkdwn", "text": f"*Answered by experts*\n{now.expert_answered} ({before.expert_answered} the {digest.length.days} days before)"},
+            {"type": "mrkdwn", "text": f"*Drafts waiting*\n{len(digest.drafts)} to publish"},
         ]},
         {"type": "divider"},
         section("*Top open gaps*\n" + ("\n".join(
@@ -51,7 +68,11 @@ def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Docume
             f"• {link(d.url or kb.document_link(d.path), d.title)}: {escape(d.owner or 'no owner')}, last reviewed {d.last_reviewed or 'never'}"
             for d in digest.stale[:10]
         ) or "None.")),
+        section("*Drafts waiting to be published*\n" + ("\n".join(
+            f"• {escape(trim(d.title, 150))} (`{escape(d.path)}`)" for d in digest.drafts[:DRAFT_LINES]
+        ) + (f"\n…and {len(digest.drafts) - DRAFT_LINES} more" if len(digest.drafts) > DRAFT_LINES else "") or "None.")),
+        section(DRAFTING),
         {"type": "divider"},
-        section(HOW_TO_ASK),
+        section(how_to_ask(experts)),
     ]
     return {"type": "home", "blocks": blocks[:100]}

@@ -20,9 +20,9 @@ def register(app: App, deps: Deps) -> None:
             # Periods are half-open at second precision: end just after this second to count it.
             until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
             digest = compute(deps.state, deps.kb.index.get(), until - timedelta(days=DASHBOARD_DAYS), until, deps.settings.stale_days)
-            view = coordinator_home(digest, deps.kb, competitors)
+            view = coordinator_home(digest, deps.kb, competitors, experts=bool(deps.settings.experts_channel))
         else:
-            view = rep_home(competitors)
+            view = rep_home(competitors, experts=bool(deps.settings.experts_channel))
         app.client.views_publish(user_id=user, view=view)
 
     @app.event("app_home_opened")
