@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench.evaluate                    # all sets, all retrievers
     .venv/bin/python -m bench.evaluate --sets sample --retrievers hybrid,dense --sweep
+    .venv/bin/python -m bench.evaluate --followups        # follow-ups alone vs with their earlier question
 
-Indexes are built (incrementally) under bench/out/; the table goes to stdout and bench/out/eval.md.
+Indexes are built (incrementally) under bench/out/; the table goes to stdout and bench/out/eval.md
+(follow-ups: bench/out/followups.md).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ SETS = {
     "sourcegraph": (CORPORA / "sourcegraph-handbook-sales" / "docs", QUESTIONS / "sourcegraph.jsonl"),
     "aws": (CORPORA / "aws-marketplace-seller-guide" / "docs", QUESTIONS / "aws.jsonl"),
 }
+FOLLOWUPS = QUESTIONS / "followups.jsonl"  # {"set", "earlier", "question", "relevant"}: a follow-up and its earlier question
 TOP = 10
 
 # A retriever answers a question with (confident?, ranked [(path, heading), ...], best score).
@@ -89,6 +92,13 @@ def ours(kb: KnowledgeBase, mode: str) -> Retriever:
     return retrieve
 
 
+def asked(kb: KnowledgeBase, question: str, earlier: str | None = None) -> tuple[Result, bool]:
+    """The product's answer to `question` asked after `earlier`, and whether it used `earlier` as context."""
+    answer = kb.ask(question, k=TOP, earlier=earlier)
+    ranked = [(h.chunk.path, h.chunk.heading_path[-1]) for h in answer.hits]
+    return (answer.answered, ranked, answer.confidence or 0.0), answer.follows is not None
+
+
 def retriever(name: str, kb: KnowledgeBase, source: Path, set_name: str) -> Retriever:
     if name == "langchain":
         from bench.langchain_baseline import langchain_retriever
@@ -130,22 +140,80 @@ def f1(p: float | None, r: float | None) -> float | None:
     return None if p is None or r is None else (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def knowledge_base(name: str, embedder: SentenceTransformerEmbedder) -> KnowledgeBase:
+    """The set's corpus indexed (incrementally) under bench/out/, opened."""
+    root = OUT / f"index-{name}"
+    build(SETS[name][0], root, embedder)
+    return KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+
+
+def score_line(cells: list[str], s: Scores, extra: str) -> str:
+    return f"| {' | '.join(cells)} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} | {extra} |"
+
+
+def followup_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> list[str]:
+    """Follow-ups asked alone, after their earlier question (the product), and glued to it always (a peer);
+    then every question of the ordinary sets asked after the previous one in its file (no pollution)."""
+    pairs = [p for p in load(FOLLOWUPS) if p["set"] in sets]
+    lines = ["Follow-ups (bench/questions/followups.jsonl):", "",
+             "| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
+    pooled: dict[tuple[str, str], tuple[list[dict], list[Result]]] = {}
+    for name in dict.fromkeys(p["set"] for p in pairs):
+        kb = knowledge_base(name, embedder)
+        mine = [p for p in pairs if p["set"] == name]
+        ways = {
+            "alone": [asked(kb, p["question"]) for p in mine],
+            "with earlier": [asked(kb, p["question"], p["earlier"]) for p in mine],
+            "always glued": [(asked(kb, f"{p['question']} {p['earlier']}")[0], True) for p in mine],
+        }
+        for half in ("report", "fit"):
+            members = [i for i, p in enumerate(mine) if split_of(p["question"]) == half]
+            for way, found in ways.items():
+                qs, rs = [mine[i] for i in members], [found[i][0] for i in members]
+                used = sum(found[i][1] for i in members)
+                lines.append(score_line([name, half, way], score(qs, rs), f"{used}/{len(members)}"))
+                print(lines[-1], flush=True)
+                all_qs, all_rs = pooled.setdefault((half, way), ([], []))
+                all_qs.extend(qs), all_rs.extend(rs)
+    for (half, way), (qs, rs) in pooled.items():
+        lines.append(score_line(["all", half, way], score(qs, rs), f"-/{len(qs)}"))
+    lines += ["", "Stand-alone questions asked after the previous question of their file (no pollution):", "",
+              "| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
+    for name in sets:
+        kb = knowledge_base(name, embedder)
+        questions = load(SETS[name][1])
+        alone = [asked(kb, q["question"]) for q in questions]
+        after = [asked(kb, q["question"], questions[n - 1]["question"]) if n else alone[0] for n, q in enumerate(questions)]
+        for half, members in halves(name, questions).items():
+            qs = [questions[i] for i in members]
+            for way, found in (("alone", alone), ("after previous", after)):
+                used = sum(found[i][1] for i in members)
+                lines.append(score_line([name, half, way], score(qs, [found[i][0] for i in members]), f"{used}/{len(members)}"))
+                print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--retrievers", default="hybrid,rrf,dense,lexical,bm25-sections,langchain")
     parser.add_argument("--halves", default="report,fit,all", help="Which halves to print (fit sets only).")
     parser.add_argument("--sweep", action="store_true", help="Print the gap threshold sweep per retriever.")
+    parser.add_argument("--followups", action="store_true", help="Only the follow-up report (bench/out/followups.md).")
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder()
+    if args.followups:
+        lines = followup_tables(args.sets.split(","), embedder)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "followups.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     lines = ["| set | half | retriever | R@1 | R@3 | R@5 | MRR@10 | gap P | gap R | gap F1 | questions (answerable/not) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in args.sets.split(","):
         source, qfile = SETS[name]
         questions = load(qfile)
-        root = OUT / f"index-{name}"
-        build(source, root, embedder)
-        kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+        kb = knowledge_base(name, embedder)
         for retriever_name in args.retrievers.split(","):
             retrieve = retriever(retriever_name, kb, source, name)
             results = [retrieve(q["question"]) for q in questions]
