@@ -90,7 +90,7 @@ def _client(settings: Settings):
 @click.option("--stale-days", type=click.IntRange(min=1), help=f"A document not reviewed for this many days is stale [env KB_STALE_DAYS; default {STALE_DAYS}].")
 @click.pass_context
 def digest_command(ctx, length, post, channels, schedule, index_dir, state_db, base_url, stale_days):
-    """Questions, answer rate, feedback, top gaps, busiest, stale and changed documents for a period."""
+    """Questions, answer rate, feedback, expert answers, top gaps, busiest, stale and changed documents, drafts waiting."""
     from knowledge.answer import KnowledgeBase
     from knowledge.index import LiveIndex
     from knowledge.state import open_state
