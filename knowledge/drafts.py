@@ -274,9 +274,6 @@ class Drafts:
         row = self.state.execute("SELECT markdown FROM drafts WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
-    def all(self) -> list[StoredDraft]:
-        return stored_drafts(self.state)
-
 
 def stored_drafts(state: StateDB) -> list[StoredDraft]:
     """Every draft in the state DB, oldest first."""
