@@ -58,12 +58,14 @@ class KnowledgeBase:
         question = " ".join(question.split())
         if not question:
             return Answer(question, False, [])
-        searched = in_context(question, earlier)
+        index = self.index.get()
+        named = self.named(index, question)
+        searched = in_context(question, earlier, self.replaced(index, named, earlier)) if earlier else None
         follows = " ".join(earlier.split()) if searched and earlier else None
-        index, expanded, vector, named = self.prepare(searched or question)
-        if follows:
-            # "what about globex" after an acme question is about globex only.
-            named = self.named(index, question) or named
+        if searched:
+            # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
+            named = named or self.named(index, searched)
+        expanded, vector = self.encode(index, searched or question)
         found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
         if found.confidence is None:
             return Answer(question, self.agreement(found.hits), found.hits, follows=follows)
@@ -72,9 +74,20 @@ class KnowledgeBase:
     def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
         """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
         index = self.index.get()
-        named = self.named(index, question)
-        expanded = index.structure.vocabulary.expand(question)  # "CI" also finds "continuous integration"
-        return index, expanded, self.embedder.embed([expanded])[0], named
+        return index, *self.encode(index, question), self.named(index, question)
+
+    def encode(self, index: Index, text: str) -> tuple[str, np.ndarray]:
+        """`text` with its vocabulary expansions, and its vector."""
+        expanded = index.structure.vocabulary.expand(text)  # "CI" also finds "continuous integration"
+        return expanded, self.embedder.embed([expanded])[0]
+
+    @staticmethod
+    def replaced(index: Index, named: frozenset[str], earlier: str) -> set[str]:
+        """Names of the competitors `earlier` names that the follow-up swaps for its own (`named`)."""
+        if not named:
+            return set()
+        gone = [c for c in battlecards.mentioned(earlier, index.documents("battlecard")) if c.path not in named]
+        return {word for card in gone for name in battlecards.names(card) for word in name.split()}
 
     @staticmethod
     def named(index: Index, text: str) -> frozenset[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.answer import KnowledgeBase
-from knowledge.followup import in_context, leans_on_earlier
+from knowledge.followup import in_context, leans_on_earlier, without
 
 
 def sections(answer) -> list[tuple[str, str]]:
@@ -18,6 +18,7 @@ def sections(answer) -> list[tuple[str, str]]:
     "how long does it take",
     "same for umbrella?",
     "and accelerate?",
+    "how do they get promoted",
 ])
 def test_questions_that_lean_on_the_earlier_one(question):
     assert leans_on_earlier(question)
@@ -28,6 +29,10 @@ def test_questions_that_lean_on_the_earlier_one(question):
     "how do we handle the price objection vs acme",
     "what payment terms can i offer without legal review",
     "prospect already pays for acme cloud and wants to just bolt on acmeflow, what do i say",
+    "do we have a free trial",  # short, but names its own topic
+    "is there an on prem version",  # "there" is no pointer
+    "customer legal wants to redline our DPA, who handles it",  # "it" points inside the question
+    "they want net 60 payment terms, who approves",  # "they" is the customer
 ])
 def test_questions_that_stand_alone(question):
     assert not leans_on_earlier(question)
@@ -41,6 +46,11 @@ def test_no_earlier_question_means_no_context():
 def test_the_context_keeps_both_questions():
     searched = in_context("what about umbrella?", "acme says theyre cheaper, how do i handle it")
     assert searched is not None and "umbrella" in searched and "cheaper" in searched
+
+
+def test_the_earlier_question_loses_the_words_the_follow_up_replaces():
+    assert in_context("and hooli?", "what landmines can i set vs globex", {"globex"}) == "and hooli? what landmines can i set vs"
+    assert without("Globex, really?", {"globex"}) == "really?"
 
 
 def test_a_follow_up_finds_its_section_only_with_the_earlier_question(sample_kb: KnowledgeBase):
@@ -59,3 +69,11 @@ def test_a_question_that_stands_alone_is_not_bent_by_the_earlier_one(sample_kb: 
     after = sample_kb.ask(question, earlier="who approves a 30% discount on a multi-year deal")
     assert after.follows is None
     assert sections(after) == sections(alone) and after.confidence == alone.confidence
+
+
+def test_a_follow_up_naming_another_competitor_leaves_the_first_one_behind(sample_kb: KnowledgeBase):
+    wanted = ("battlecards/initech.md", "Where they win")
+    alone = sample_kb.ask("and initech?")
+    followed = sample_kb.ask("and initech?", earlier="where does hooli actually beat us")
+    assert wanted not in sections(alone) and wanted in sections(followed)
+    assert all(path == "battlecards/initech.md" for path, _ in sections(followed))
