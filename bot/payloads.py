@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from functools import partial
+from typing import Callable
 
 BROKEN_BUTTON = "Sorry, that button no longer works. Please ask your question again."
 
@@ -49,3 +51,14 @@ def well_formed(body: object) -> bool:
         return False
     return all(isinstance(body[key], list) and all(isinstance(item, dict) for item in body[key])
                for key in _LISTS_OF_OBJECTS if body.get(key) is not None)
+
+
+def on_click(work, ack, action: dict, body: dict, respond, job: Callable[[int, str], object]) -> None:
+    """A button's usual start: ack, read the id it carries and who clicked, and run `job(id, user)` after
+    the ack in `work` (a bot.work.Work). A value the bot cannot read gets a polite private line instead."""
+    ack()
+    value, user = id_value(action), user_id(body)
+    if value is None or user is None:
+        work.notice(partial(respond, **BROKEN_REPLY))
+        return
+    work.later(partial(job, value, user), busy=partial(respond, **SWAMPED_REPLY))

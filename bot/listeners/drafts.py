@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.app import Deps
 from bot.draft_views import BROKEN_SHORTCUT, FAILED, GONE, NO_TEXT, NOT_FOR_YOU, SWAMPED, dm_comment, file_title, saved_text
 from bot.listeners.gaps import NOT_FOR_YOU as NOT_FOR_YOU_GAPS
-from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
+from bot.payloads import on_click, user_id
 from knowledge.drafts import DraftError, Drafts, Saved, gap_draft, nearest_sections, plain_line, thread_draft
 
 log = logging.getLogger("bot.drafts")
@@ -96,12 +96,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action("gap_draft")
     def on_draft(ack, action, body, respond):
-        ack()
-        gap_id, user = id_value(action), user_id(body)
-        if gap_id is None or user is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-            return
-        deps.work.later(partial(guarded, partial(draft_gap, gap_id, user, respond), respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, lambda gap_id, user: guarded(partial(draft_gap, gap_id, user, respond), respond))
 
     def save_thread(user: str, channel: str, message: dict, respond) -> None:
         if user not in coordinators:

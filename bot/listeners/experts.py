@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Deps
 from bot.expert_views import expert_post, expert_post_done, relay_blocks, relay_closed_blocks
 from bot.listeners.questions import context_of, first_time
-from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
+from bot.payloads import on_click
 from knowledge.experts import ExpertRequest, Experts
 
 log = logging.getLogger("bot.experts")
@@ -41,6 +41,9 @@ def register(app: App, deps: Deps) -> None:
         app.client.chat_postMessage(channel=target, thread_ts=request.relay_thread_ts, text=text, blocks=blocks, unfurl_links=False)
 
     def send_to_experts(qid: int, user: str, respond) -> None:
+        if not channel:  # a button from before KB_EXPERTS_CHANNEL was unset
+            private(respond, NOT_SET_UP)
+            return
         stored = deps.state.question(qid)
         if stored is None or not stored.question:
             private(respond, GONE)
@@ -74,14 +77,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action("ask_expert")
     def on_ask_expert(ack, action, body, respond):
-        ack()
-        qid, user = id_value(action), user_id(body)
-        if qid is None or user is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-        elif not channel:
-            deps.work.notice(partial(private, respond, NOT_SET_UP))
-        else:
-            deps.work.later(partial(send_to_experts, qid, user, respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, partial(send_to_experts, respond=respond))
 
     def take_reply(event: dict) -> None:
         request = experts.at(event["channel"], event["thread_ts"])
@@ -115,9 +111,4 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action("expert_mark_answered")
     def on_mark_answered(ack, action, body, respond):
-        ack()
-        request_id, user = id_value(action), user_id(body)
-        if request_id is None or user is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-            return
-        deps.work.later(partial(mark_answered, request_id, user, respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, partial(mark_answered, respond=respond))

@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.app import Deps
 from bot.blocks import MORE, actions, answer_blocks, answer_text, button, section, with_feedback_counts
 from bot.listeners.questions import context_of
-from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, user_id
+from bot.payloads import BROKEN_REPLY, id_value, on_click, user_id
 
 log = logging.getLogger("bot.feedback")
 GONE = "I no longer have that question; please ask it again."
@@ -79,12 +79,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action("share_answer")
     def share(ack, action, body, respond):
-        ack()
-        qid, user = id_value(action), user_id(body)
-        if qid is None or user is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-            return
-        deps.work.later(partial(share_answer, qid, user, respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, partial(share_answer, respond=respond))
 
     def show_more(qid: int, body: dict, respond) -> None:
         """The next sections, in place: the same message, now with up to 3 + MORE sections and no More button."""
@@ -104,9 +99,4 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action("answer_more")
     def more(ack, action, body, respond):
-        ack()
-        qid = id_value(action)
-        if qid is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-            return
-        deps.work.later(partial(show_more, qid, body, respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, lambda qid, _user: show_more(qid, body, respond))

@@ -10,7 +10,7 @@ from slack_bolt import App
 from bot.app import Deps
 from bot.gap_views import gaps_blocks, resolve_modal
 from bot.notify import send_pending
-from bot.payloads import BROKEN_REPLY, SWAMPED_REPLY, id_value, json_object, user_id
+from bot.payloads import id_value, json_object, on_click, user_id
 from bot.work import SWAMPED
 
 log = logging.getLogger("bot.gaps")
@@ -40,12 +40,7 @@ def register(app: App, deps: Deps) -> None:
 
     def on_gap_button(ack, action, body, respond, job):
         """Ack, read the gap id, and run `job(gap_id, user, ...)` after the ack (coordinators only)."""
-        ack()
-        gap_id, user = id_value(action), user_id(body)
-        if gap_id is None or user is None:
-            deps.work.notice(partial(respond, **BROKEN_REPLY))
-            return
-        deps.work.later(partial(job, gap_id, user, body, respond), busy=partial(respond, **SWAMPED_REPLY))
+        on_click(deps.work, ack, action, body, respond, lambda gap_id, user: job(gap_id, user, body, respond))
 
     def ignore(gap_id: int, user: str, body: dict, respond) -> None:
         if user not in coordinators:

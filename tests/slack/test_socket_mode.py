@@ -87,7 +87,7 @@ def test_a_mention_is_acked_over_the_socket_answered_in_its_thread_and_survives_
     assert slack.of("apps.connections.open")[0].headers["Authorization"] == f"Bearer {APP_TOKEN}"
     answer = ask_by_mention(socket_bot, "how do we handle the price objection vs acme", answers_before=0)
     assert "battlecards/acme#acme-is-cheaper" in texts(answer["blocks"])
-    assert action_ids(answer["blocks"]) == ["feedback_helpful", "feedback_not_helpful"]
+    assert action_ids(answer["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "answer_more"]
 
     slack.refresh()  # Slack asks every few hours: the client opens a new connection and drops the old
     slack.wait_for("apps.connections.open", count=2)
@@ -106,7 +106,7 @@ def test_a_slash_command_is_acked_over_the_socket_and_answered_at_its_response_u
     (reply,) = slack.wait_for("response_url")
     assert reply.body["response_type"] == "ephemeral"
     assert "pricing-and-discounting#discount-approval-levels" in texts(reply.body["blocks"])
-    assert action_ids(reply.body["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "share_answer"]
+    assert action_ids(reply.body["blocks"]) == ["feedback_helpful", "feedback_not_helpful", "answer_more", "share_answer"]
     (stored,) = socket_bot.state.questions()
     assert (stored.surface, stored.user_id, stored.status) == ("ask", "U0REP1", "answered")
 
