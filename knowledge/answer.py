@@ -10,13 +10,19 @@ from knowledge.embedder import Embedder
 from knowledge.followup import in_context
 from knowledge.index import HEADING_SEP, Chunk, Document, Index, LiveIndex
 from knowledge.rank import Ranker
-from knowledge.search import Hit, Mode, search
+from knowledge.search import RRF_K, Hit, Mode, search
 
 # Without the ranker's verdict (the single-leg and plain-fusion peers in bench/), a question is
 # answered when both retrievers put one section in their top AGREE, or the meaning match is strong.
 AGREE = 3
 AGREE_FLOOR = 0.3  # agreement on a section that barely relates to the question is a coincidence of words
 CONFIDENCE = 0.55
+# A follow-up searched with its earlier question: the earlier topic gathers the right sections, but the
+# earlier question's own answer tends to come first. Reordering the first FOLLOW_RERANK hits by their rank
+# for the follow-up's words alone as well (reciprocal rank fusion) put the right one first for 0.70 of the
+# fit-half follow-ups instead of 0.60; reordering deeper let sections off the topic in (R@3 0.90 -> 0.80).
+FOLLOW_RERANK = 3
+FOLLOW_ALONE = 50  # how deep the follow-up alone is ranked for that (deeper counts as twice as deep)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,11 @@ class Answer:
     hits: list[Hit]
     confidence: float | None = None  # the verdict's probability that the first hit answers
     follows: str | None = None  # the earlier question, when it was used as context for this one
+
+
+def section(hit: Hit) -> tuple[str, tuple[str, ...]]:
+    """One section, whichever of its chunks a search picked."""
+    return hit.chunk.path, hit.chunk.heading_path
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,20 @@ class KnowledgeBase:
             # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
             named = named or self.named(index, searched)
         expanded, vector = self.encode(index, searched or question)
-        found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
+        found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK) if follows else k, mode=mode, named=named, ranker=self.ranker)
+        hits = self.own_words_first(index, question, found.hits, mode, named)[:k] if follows else found.hits
         if found.confidence is None:
-            return Answer(question, self.agreement(found.hits), found.hits, follows=follows)
-        return Answer(question, found.confidence >= self.ranker.threshold, found.hits, found.confidence, follows)
+            return Answer(question, self.agreement(hits), hits, follows=follows)
+        return Answer(question, found.confidence >= self.ranker.threshold, hits, found.confidence, follows)
+
+    def own_words_first(self, index: Index, question: str, hits: list[Hit], mode: Mode, named: frozenset[str]) -> list[Hit]:
+        """`hits` of a follow-up searched in context, the first few reordered by the follow-up's own ranking too."""
+        expanded, vector = self.encode(index, question)
+        alone = search(index, vector, expanded, k=FOLLOW_ALONE, mode=mode, named=named, ranker=self.ranker).hits
+        rank = {section(h): n for n, h in enumerate(alone, 1)}
+        head = hits[:FOLLOW_RERANK]
+        fused = {section(h): 1 / (RRF_K + n) + 1 / (RRF_K + rank.get(section(h), 2 * FOLLOW_ALONE)) for n, h in enumerate(head, 1)}
+        return sorted(head, key=lambda h: -fused[section(h)]) + hits[FOLLOW_RERANK:]
 
     def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
         """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
