@@ -59,7 +59,7 @@ def test_a_follow_up_finds_its_section_only_with_the_earlier_question(sample_kb:
     alone = sample_kb.ask("what about umbrella?")
     followed = sample_kb.ask("what about umbrella?", earlier=earlier)
     assert wanted not in sections(alone) and alone.follows is None
-    assert sections(followed)[0] == wanted
+    assert wanted in sections(followed)
     assert followed.follows == earlier and followed.query == "what about umbrella?"
 
 
