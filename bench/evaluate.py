@@ -147,17 +147,24 @@ def knowledge_base(name: str, embedder: SentenceTransformerEmbedder) -> Knowledg
     return KnowledgeBase(LiveIndex(root, embedder.name), embedder)
 
 
-def score_line(cells: list[str], s: Scores, extra: str) -> str:
-    return f"| {' | '.join(cells)} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} | {extra} |"
+def check_followups(pairs: list[dict]) -> None:
+    """Stop on a follow-up label that names no section of its corpus (bench.sections --check, for this file)."""
+    from bench.sections import sections
+
+    found = {name: sections(SETS[name][0]) for name in {p["set"] for p in pairs}}
+    bad = [(p["question"], r) for p in pairs for r in p["relevant"] if (r["path"], norm(r["heading"])) not in found[p["set"]]]
+    if bad:
+        raise SystemExit("\n".join(f"{FOLLOWUPS.name}: no section {r['path']} / {r['heading']!r}  ({q})" for q, r in bad))
 
 
 def followup_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> list[str]:
     """Follow-ups asked alone, after their earlier question (the product), and glued to it always (a peer);
     then every question of the ordinary sets asked after the previous one in its file (no pollution)."""
     pairs = [p for p in load(FOLLOWUPS) if p["set"] in sets]
-    lines = ["Follow-ups (bench/questions/followups.jsonl):", "",
-             "| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
-    pooled: dict[tuple[str, str], tuple[list[dict], list[Result]]] = {}
+    check_followups(pairs)
+    header = ["| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["Follow-ups (bench/questions/followups.jsonl):", "", *header]
+    pooled: dict[tuple[str, str], list[tuple[dict, tuple[Result, bool]]]] = {}
     for name in dict.fromkeys(p["set"] for p in pairs):
         kb = knowledge_base(name, embedder)
         mine = [p for p in pairs if p["set"] == name]
@@ -167,30 +174,30 @@ def followup_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> l
             "always glued": [(asked(kb, f"{p['question']} {p['earlier']}")[0], True) for p in mine],
         }
         for half in ("report", "fit"):
-            members = [i for i, p in enumerate(mine) if split_of(p["question"]) == half]
             for way, found in ways.items():
-                qs, rs = [mine[i] for i in members], [found[i][0] for i in members]
-                used = sum(found[i][1] for i in members)
-                lines.append(score_line([name, half, way], score(qs, rs), f"{used}/{len(members)}"))
+                rows = [(p, f) for p, f in zip(mine, found) if split_of(p["question"]) == half]
+                pooled.setdefault((half, way), []).extend(rows)
+                lines.append(followup_line([name, half, way], rows))
                 print(lines[-1], flush=True)
-                all_qs, all_rs = pooled.setdefault((half, way), ([], []))
-                all_qs.extend(qs), all_rs.extend(rs)
-    for (half, way), (qs, rs) in pooled.items():
-        lines.append(score_line(["all", half, way], score(qs, rs), f"-/{len(qs)}"))
-    lines += ["", "Stand-alone questions asked after the previous question of their file (no pollution):", "",
-              "| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
+    lines += [followup_line(["all", half, way], rows) for (half, way), rows in pooled.items()]
+    lines += ["", "Stand-alone questions asked after the previous question of their file (no pollution):", "", *header]
     for name in sets:
         kb = knowledge_base(name, embedder)
         questions = load(SETS[name][1])
         alone = [asked(kb, q["question"]) for q in questions]
         after = [asked(kb, q["question"], questions[n - 1]["question"]) if n else alone[0] for n, q in enumerate(questions)]
         for half, members in halves(name, questions).items():
-            qs = [questions[i] for i in members]
             for way, found in (("alone", alone), ("after previous", after)):
-                used = sum(found[i][1] for i in members)
-                lines.append(score_line([name, half, way], score(qs, [found[i][0] for i in members]), f"{used}/{len(members)}"))
+                lines.append(followup_line([name, half, way], [(questions[i], found[i]) for i in members]))
                 print(lines[-1], flush=True)
     return lines
+
+
+def followup_line(cells: list[str], rows: list[tuple[dict, tuple[Result, bool]]]) -> str:
+    """One table row: recall of the answerable questions, and how many were searched with context."""
+    s = score([q for q, _ in rows], [r for _, (r, _) in rows])
+    used = sum(u for _, (_, u) in rows)
+    return f"| {' | '.join(cells)} | {s.recall[1]:.3f} | {s.recall[3]:.3f} | {s.recall[5]:.3f} | {s.mrr:.3f} | {used}/{len(rows)} |"
 
 
 def main() -> None:
