@@ -55,9 +55,10 @@ def previous_vectors(build_dir: Path, db) -> dict[str, np.ndarray]:
     has = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not file.exists() or not {"sections", "titles"} <= has:
         return {}
-    arrays = np.load(file)
-    known = {h: arrays["sections"][i] for i, h in db.execute("SELECT id, hash FROM sections")}
-    known.update({h: arrays["titles"][i] for i, h in db.execute("SELECT id, hash FROM titles")})
+    with np.load(file) as arrays:  # each arrays[name] reads the whole array again: read each one once
+        sections, titles = arrays["sections"], arrays["titles"]
+    known = {h: sections[i] for i, h in db.execute("SELECT id, hash FROM sections")}
+    known.update({h: titles[i] for i, h in db.execute("SELECT id, hash FROM titles")})
     return known
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
 from indexer.build import build
+from indexer.structure import previous_vectors
 from knowledge.answer import KnowledgeBase
-from knowledge.index import LiveIndex
+from knowledge.index import DB_FILE, LiveIndex
 from knowledge.passage import best_passage
 from knowledge.rank import FEATURES, WEIGHTS_FILE, Ranker
 from knowledge.vocabulary import Vocabulary, mine_acronyms
@@ -138,3 +140,13 @@ def test_the_ranker_weights_are_data_in_the_repository_and_must_match_the_featur
     stale.write_text(json.dumps({**data, "features": data["features"][:-1]}))
     with pytest.raises(ValueError, match="refit"):
         Ranker.load(stale)
+
+
+def test_a_rebuild_reads_the_previous_heading_vectors_once_not_once_per_section(kb):
+    # Reading the .npz array per section kept a whole copy per section alive: 18 GB for a 3,455-section KB.
+    build_dir = kb.index.get().dir
+    with sqlite3.connect(build_dir / DB_FILE) as db:
+        known = previous_vectors(build_dir, db)
+        sections = db.execute("SELECT count(*) FROM sections").fetchone()[0]
+    assert sections > 3 and len(known) > 3
+    assert len({id(v.base) for v in known.values()}) <= 2  # views of one sections array and one titles array
