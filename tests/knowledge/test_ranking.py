@@ -150,3 +150,12 @@ def test_a_rebuild_reads_the_previous_heading_vectors_once_not_once_per_section(
         sections = db.execute("SELECT count(*) FROM sections").fetchone()[0]
     assert sections > 3 and len(known) > 3
     assert len({id(v.base) for v in known.values()}) <= 2  # views of one sections array and one titles array
+
+
+def test_the_verdict_in_the_repository_reads_only_what_fit_ranker_fits_it_on():
+    from bench.fit_ranker import VERDICT_INPUTS
+    from knowledge.rank import VERDICT_EXTRA
+
+    weights = dict(zip(FEATURES + VERDICT_EXTRA, Ranker.load().verdict_weights))
+    assert {name for name, w in weights.items() if w} == set(VERDICT_INPUTS)  # refit ranker.json after changing them
+    assert weights["score"] > 0  # a better-ranked best section is more likely an answer
