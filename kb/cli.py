@@ -130,12 +130,13 @@ def _knowledge_base(settings: Settings):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line when reading stdin).")
 @click.option("-k", "--top", default=3, show_default=True, help="How many sections to return.")
 @click.option("--explain", is_flag=True, help="Show each hit's ranking features and the verdict's confidence.")
+@click.option("--after", "earlier", metavar="EARLIER", help="Ask as a follow-up to the question EARLIER, as the bot does in a thread.")
 @index_option
 @model_option
 @click.option("--base-url", help="Where documents live for people, for links [env KB_BASE_URL].")
 @click.pass_context
 @_clear_errors
-def ask_command(ctx, question, as_json, top, explain, index_dir, model, base_url):
+def ask_command(ctx, question, as_json, top, explain, earlier, index_dir, model, base_url):
     """Answer QUESTION from the index; with QUESTION '-', answer one question per stdin line."""
     settings = _settings(ctx).with_overrides(index_dir=index_dir, model=model, base_url=base_url)
     kb = _knowledge_base(settings)
@@ -143,7 +144,7 @@ def ask_command(ctx, question, as_json, top, explain, index_dir, model, base_url
     for q in questions:
         if question == "-" and not q.strip():
             continue
-        answer = kb.ask(q, k=top)
+        answer = kb.ask(q, k=top, earlier=earlier)
         if as_json:
             click.echo(json.dumps(kb.answer_dict(answer), ensure_ascii=False))
             sys.stdout.flush()
@@ -159,7 +160,8 @@ def _print_answer(kb, answer, explain: bool = False) -> None:
     )
     if explain and answer.confidence is not None:
         verdict += f" (confidence {answer.confidence:.2f}, threshold {kb.ranker.threshold:.2f})"
-    click.echo(f"Q: {answer.query}\n{verdict}\n")
+    context = f"  (following up on: {answer.follows})" if answer.follows else ""
+    click.echo(f"Q: {answer.query}{context}\n{verdict}\n")
     for n, hit in enumerate(answer.hits, 1):
         d = kb.hit_dict(hit)
         click.echo(click.style(f"{n}. {d['title']}", bold=True) + f"  ({d['heading_path'] or 'top'})  score {d['score']:.2f}")

@@ -81,7 +81,7 @@ class KnowledgeBase:
             # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
             found, hits = self.follow_up(index, question, searched, k, mode, named or self.named(index, searched))
         else:
-            expanded, vector = self.encode(index, question)
+            [(expanded, vector)] = self.encode(index, question)
             found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
             hits = found.hits
         follows = " ".join(earlier.split()) if searched and earlier else None
@@ -93,8 +93,7 @@ class KnowledgeBase:
                   named: frozenset[str]) -> tuple[Results, list[Hit]]:
         """A follow-up searched in context: the lexical leg reads both questions, the dense leg searches
         halfway to the follow-up's own meaning, and the follow-up's own ranking reorders the first hits."""
-        expanded, context = self.encode(index, searched)
-        own_expanded, own = self.encode(index, question)
+        (expanded, context), (own_expanded, own) = self.encode(index, searched, question)  # one model call
         vector = (1 - FOLLOW_OWN_MEANING) * context + FOLLOW_OWN_MEANING * own
         vector /= np.linalg.norm(vector) or 1.0
         found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK), mode=mode, named=named, ranker=self.ranker)
@@ -107,12 +106,12 @@ class KnowledgeBase:
     def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
         """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
         index = self.index.get()
-        return index, *self.encode(index, question), self.named(index, question)
+        return index, *self.encode(index, question)[0], self.named(index, question)
 
-    def encode(self, index: Index, text: str) -> tuple[str, np.ndarray]:
-        """`text` with its vocabulary expansions, and its vector."""
-        expanded = index.structure.vocabulary.expand(text)  # "CI" also finds "continuous integration"
-        return expanded, self.embedder.embed([expanded])[0]
+    def encode(self, index: Index, *texts: str) -> list[tuple[str, np.ndarray]]:
+        """Each text with its vocabulary expansions, and its vector (one model call for all)."""
+        expanded = [index.structure.vocabulary.expand(t) for t in texts]  # "CI" also finds "continuous integration"
+        return list(zip(expanded, self.embedder.embed(expanded)))
 
     @staticmethod
     def replaced(index: Index, named: frozenset[str], earlier: str) -> set[str]:
@@ -184,4 +183,5 @@ class KnowledgeBase:
 
     def answer_dict(self, answer: Answer) -> dict:
         confidence = None if answer.confidence is None else round(answer.confidence, 4)
-        return {"query": answer.query, "answered": answer.answered, "confidence": confidence, "hits": [self.hit_dict(h) for h in answer.hits]}
+        return {"query": answer.query, "follows": answer.follows, "answered": answer.answered, "confidence": confidence,
+                "hits": [self.hit_dict(h) for h in answer.hits]}

@@ -27,11 +27,23 @@ def test_ask_json_has_the_documented_shape(run):
     result = run("ask", "who approves a 30% discount", "--json")
     assert result.exit_code == 0
     body = json.loads(result.output)
-    assert set(body) == {"query", "answered", "confidence", "hits"} and body["answered"] is True
+    assert set(body) == {"query", "follows", "answered", "confidence", "hits"} and body["answered"] is True
+    assert body["follows"] is None
     assert 0 <= body["confidence"] <= 1
     assert set(body["hits"][0]) == {"path", "anchor", "title", "heading_path", "snippet", "url", "score", "features"}
     assert body["hits"][0]["path"] == "playbooks/pricing-and-discounting.md"
     assert set(body["hits"][0]["features"]) == set(FEATURES)
+
+
+def test_ask_after_an_earlier_question_searches_it_as_a_follow_up(run):
+    alone = json.loads(run("ask", "and hooli?", "--json").output)
+    after = json.loads(run("ask", "and hooli?", "--json", "--after", "what landmines can i set vs globex").output)
+    assert alone["follows"] is None and after["follows"] == "what landmines can i set vs globex"
+    landmines = lambda body: [h["path"] for h in body["hits"] if h["heading_path"].endswith("› Landmines to set")]
+    assert landmines(after) == ["battlecards/hooli.md"] and landmines(alone) == []
+    stands_alone = json.loads(run("ask", "who approves a 30% discount", "--json", "--after", "and hooli?").output)
+    assert stands_alone["follows"] is None
+    assert "following up on: what landmines" in run("ask", "and hooli?", "--after", "what landmines can i set vs globex").output
 
 
 def test_ask_reads_questions_from_stdin_one_json_per_line(run):
