@@ -19,6 +19,8 @@ def sections(answer) -> list[tuple[str, str]]:
     "same for umbrella?",
     "and accelerate?",
     "how do they get promoted",
+    "whats out of scope for them",
+    "can they bring their own keys",
 ])
 def test_questions_that_lean_on_the_earlier_one(question):
     assert leans_on_earlier(question)
