@@ -57,12 +57,13 @@ def examples(embedder, sets: list[str]) -> list[Example]:
         source, qfile = SETS[name]
         root = OUT / f"index-{name}"
         build(source, root, embedder)
-        kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder)
+        unfitted = Ranker(np.zeros(len(FEATURES)), np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5)
+        kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder, ranker=unfitted)  # the pool needs no weights
         for q in load(qfile):
             if split_of(q["question"]) != "fit":
                 continue
             index, expanded, vector, named = kb.prepare(q["question"])
-            found = pool(index, vector, expanded, "hybrid", named)
+            found = pool(index, vector, expanded, "hybrid", named, asked=" ".join(q["question"].split()))
             wanted = {(r["path"], norm(r["heading"])) for r in q["relevant"]}
             relevant = np.array([(c.path, norm(c.headings[-1])) in wanted for c in found.candidates], dtype=bool)
             out.append(Example(name, found.rows, relevant, bool(q["relevant"]), found.query.unknown))

@@ -273,7 +273,7 @@ def bench_query(embedder, roots: dict, repeat: int) -> str:
                 expanded = index.structure.vocabulary.expand(question)
                 per_q["mentioned"][n].append(clock() - start)
                 start = clock()
-                found = search(index, vector, expanded, k=3, named=named, ranker=kb.ranker)
+                found = search(index, vector, expanded, k=3, named=named, ranker=kb.ranker, asked=question)
                 per_q["search"][n].append(clock() - start)
                 start = clock()
                 kb.answer_dict(Answer(question, found.confidence >= kb.ranker.threshold, found.hits, found.confidence))

@@ -3,7 +3,8 @@
 - sections: a section's chunks are one candidate (runs of consecutive chunks under one heading);
 - a vector per section heading path and per document title, so "the heading says exactly what was
   asked" is a feature, not a hope;
-- section frequencies of terms (IDF for coverage features);
+- section frequencies of terms (IDF for coverage features), and a full-text table of whole sections
+  (heading path and body as one text) for their BM25;
 - the vocabulary mined from the text (acronyms) and front matter (competitor aliases).
 """
 from __future__ import annotations
@@ -103,6 +104,10 @@ def write_structure(db: sqlite_utils.Database, build_dir: Path, docs: list[Docum
             seen.update(words)
         df.update(seen)
     db["terms"].insert_all(({"term": t, "df": n} for t, n in df.items()), pk="term", columns={"term": str, "df": int})
+    db.execute("CREATE VIRTUAL TABLE sections_fts USING fts5(text, tokenize='porter')")
+    db.conn.executemany("INSERT INTO sections_fts (rowid, text) VALUES (?, ?)", (
+        (i, "\n\n".join([r.heading, *(chunks[c].text for c in range(r.first_chunk, r.last_chunk + 1))]))
+        for i, r in enumerate(rows)))
     db["stats"].insert({"key": "mean_section_terms", "value": length / max(len(rows), 1)}, pk="key")
     db["vocabulary"].create({"short": str, "long": str}, pk="short", if_not_exists=True)  # may stay empty
     db["vocabulary"].insert_all({"short": s, "long": l} for s, l in _vocabulary(docs, chunks).items())

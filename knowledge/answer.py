@@ -82,7 +82,7 @@ class KnowledgeBase:
             found, hits = self.follow_up(index, question, searched, k, mode, named or self.named(index, searched))
         else:
             [(expanded, vector)] = self.encode(index, question)
-            found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker)
+            found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker, asked=question)
             hits = found.hits
         follows = " ".join(earlier.split()) if searched and earlier else None
         if found.confidence is None:
@@ -96,8 +96,8 @@ class KnowledgeBase:
         (expanded, context), (own_expanded, own) = self.encode(index, searched, question)  # one model call
         vector = (1 - FOLLOW_OWN_MEANING) * context + FOLLOW_OWN_MEANING * own
         vector /= np.linalg.norm(vector) or 1.0
-        found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK), mode=mode, named=named, ranker=self.ranker)
-        alone = search(index, own, own_expanded, k=FOLLOW_ALONE, mode=mode, named=named, ranker=self.ranker).hits
+        found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK), mode=mode, named=named, ranker=self.ranker, asked=searched)
+        alone = search(index, own, own_expanded, k=FOLLOW_ALONE, mode=mode, named=named, ranker=self.ranker, asked=question).hits
         rank = {section(h): n for n, h in enumerate(alone, 1)}
         head = found.hits[:FOLLOW_RERANK]
         fused = {section(h): 1 / (RRF_K + n) + 1 / (RRF_K + rank.get(section(h), 2 * FOLLOW_ALONE)) for n, h in enumerate(head, 1)}

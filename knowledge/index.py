@@ -139,6 +139,25 @@ class Index:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def section_bm25(self, query: str, sections: list[int]) -> dict[int, float]:
+        """BM25 of each of `sections` read as one text (heading path and body), over the best section's in
+        the whole build: the view of plain BM25 over sections, which a long section's chunks each lack."""
+        match = fts_query(query)
+        if match is None or not sections:
+            return {}
+        try:
+            best = self._rows("SELECT -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? ORDER BY rank LIMIT 1", (match,))
+        except sqlite3.OperationalError:  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
+            return {}
+        if not best or best[0][0] <= 0:
+            return {}
+        marks = ",".join("?" * len(sections))
+        rows = self._rows(
+            f"SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? AND rowid IN ({marks})",
+            (match, *sections),
+        )
+        return {int(r[0]): float(r[1]) / best[0][0] for r in rows}
+
     def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""
         if not ids:

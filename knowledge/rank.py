@@ -27,6 +27,7 @@ FEATURES = (
     "title_dense",       # cosine to the document's title
     "bm25",              # best BM25 of the section's chunks, over the query's best
     "section_bm25",      # BM25 of the whole section's text, over the pool's best
+    "plain_bm25",        # FTS5 BM25 of heading path and text as one field, over the build's best section
     "dense_rr",          # 1 / log2(1 + rank) in the dense list (0 when absent)
     "lexical_rr",        # the same in the lexical list
     "heading_cov",       # IDF-weighted share of the question's terms in the section's headings
@@ -90,6 +91,7 @@ class Candidate:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     bm25: float = 0.0
+    plain_bm25: float = 0.0
     content: SectionText | None = None  # filled in once the pool is known
 
     @property
@@ -125,6 +127,7 @@ def features(index: Index, query: Query, candidates: list[Candidate], named: fro
             float(title_vector @ query.vector) if title_vector is not None else 0.0,
             c.bm25 / best_bm25,
             whole_bm25 / best_section_bm25,
+            c.plain_bm25,
             _rr(c.dense_rank),
             _rr(c.lexical_rank),
             query.cover(t.heading_terms),
