@@ -33,6 +33,7 @@ VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
 STRUCTURE_FILE = "structure.npz"
 SECTION_CACHE = 4096  # sections whose text and terms a build keeps in memory between questions
+SECTION_BM25_DEPTH = 100  # sections scored by whole-section BM25; the rest of a pool gets 0
 SECTION_CHUNKS = 12  # at most this many chunks of one section are read to rank it (~14k characters)  # heading-path and title vectors (indexer/structure.py)
 HEADING_SEP = " › "
 
@@ -141,22 +142,21 @@ class Index:
 
     def section_bm25(self, query: str, sections: list[int]) -> dict[int, float]:
         """BM25 of each of `sections` read as one text (heading path and body), over the best section's in
-        the whole build: the view of plain BM25 over sections, which a long section's chunks each lack."""
+        the whole build: the view of plain BM25 over sections, which a long section's chunks each lack.
+        A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves the whole
+        pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
         match = fts_query(query)
         if match is None or not sections:
             return {}
         try:
-            best = self._rows("SELECT -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? ORDER BY rank LIMIT 1", (match,))
+            rows = self._rows("SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? "
+                              "ORDER BY rank LIMIT ?", (match, SECTION_BM25_DEPTH))
         except sqlite3.OperationalError:  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
             return {}
-        if not best or best[0][0] <= 0:
+        if not rows or rows[0][1] <= 0:
             return {}
-        marks = ",".join("?" * len(sections))
-        rows = self._rows(
-            f"SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? AND rowid IN ({marks})",
-            (match, *sections),
-        )
-        return {int(r[0]): float(r[1]) / best[0][0] for r in rows}
+        wanted, best = set(sections), rows[0][1]
+        return {int(r[0]): float(r[1]) / best for r in rows if r[0] in wanted}
 
     def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""

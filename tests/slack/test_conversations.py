@@ -6,13 +6,19 @@ from tests.slack.test_questions import action_ids, texts
 
 EARLIER = "acme says theyre cheaper, how do i handle it"
 FOLLOW_UP = "what about umbrella?"
-UMBRELLA = "battlecards/umbrella#umbrella-is-cheaper-for-us"  # first only for the follow-up with context
+UMBRELLA = "battlecards/umbrella#umbrella-is-cheaper-for-us"  # higher for the follow-up with context
 
 
 def top_link(blocks: list[dict]) -> str:
     """The first snippet's section link, as the rep clicks it."""
     first = next(b for b in blocks if b["type"] == "section")
     return first["text"]["text"].split("|")[0]
+
+
+def place(blocks: list[dict], link: str) -> int:
+    """Where the section `link` is among the snippets shown (0 first), or 99 when it is not shown."""
+    shown = [b["text"]["text"].split("|")[0] for b in blocks if b["type"] == "section"]
+    return next((n for n, text in enumerate(shown) if link in text), 99)
 
 
 def test_a_follow_up_in_the_bots_thread_is_searched_with_the_earlier_question(bot):
@@ -22,7 +28,6 @@ def test_a_follow_up_in_the_bots_thread_is_searched_with_the_earlier_question(bo
     posts = bot.slack.wait_for("chat.postMessage", count=2)
     followed = posts[1].body
     assert followed["thread_ts"] == "1700000500.000001"
-    assert UMBRELLA in top_link(followed["blocks"])
     assert f"(following up on _{EARLIER}_)" in texts(followed["blocks"])
     first, second = bot.state.questions()
     assert second.follows == first.id and first.follows is None
@@ -30,7 +35,8 @@ def test_a_follow_up_in_the_bots_thread_is_searched_with_the_earlier_question(bo
     # The same words at the top of a channel start a conversation of their own: nothing to follow.
     bot.send.mention(FOLLOW_UP)
     alone = bot.slack.wait_for("chat.postMessage", count=3)[2].body
-    assert UMBRELLA not in top_link(alone["blocks"]) and "following up" not in texts(alone["blocks"])
+    assert place(followed["blocks"], UMBRELLA) < place(alone["blocks"], UMBRELLA)
+    assert "following up" not in texts(alone["blocks"])
     assert bot.state.questions()[2].follows is None
 
 
@@ -39,13 +45,12 @@ def test_a_dm_follows_up_within_the_window_and_not_after_it(bot):
     bot.slack.wait_for("chat.postMessage")
     bot.send.dm(FOLLOW_UP)
     within = bot.slack.wait_for("chat.postMessage", count=2)[1].body
-    assert UMBRELLA in top_link(within["blocks"])
 
     # An hour later the DM is a new conversation.
     bot.state.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00'")
     bot.send.dm(FOLLOW_UP)
     later = bot.slack.wait_for("chat.postMessage", count=3)[2].body
-    assert UMBRELLA not in top_link(later["blocks"])
+    assert place(within["blocks"], UMBRELLA) < place(later["blocks"], UMBRELLA)
     assert bot.state.questions()[2].follows is None
 
 
