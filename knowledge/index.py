@@ -151,8 +151,10 @@ class Index:
         try:
             rows = self._rows("SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? "
                               "ORDER BY rank LIMIT ?", (match, SECTION_BM25_DEPTH))
-        except sqlite3.OperationalError:  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
-            return {}
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
+            return {}  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
         if not rows or rows[0][1] <= 0:
             return {}
         wanted, best = set(sections), rows[0][1]
