@@ -33,7 +33,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 6  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
+FORMAT = 7  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
 
 Progress = Callable[[int, int], None]
 

@@ -14,8 +14,9 @@ from knowledge.text import github_anchor
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table")
 
-# kramdown/Jekyll markup that renders to nothing: `{:toc}`, `{:.no_toc}`, and the `- TOC` placeholder.
-_INVISIBLE_LINE = re.compile(r"^\s*(\{:[^}]*\}|[-*] TOC)\s*$")
+# Table-of-contents placeholders: kramdown's `- TOC` (with `{:toc}`), GitLab's `[[_TOC_]]`, `[TOC]`, `[[toc]]`.
+_TOC_LINE = re.compile(r"^\s*(?:[-*] TOC|\[\[_TOC_\]\]|\[TOC\]|\[\[toc\]\])\s*$")
+_ATTRIBUTES_LINE = re.compile(r"^\s*\{:[^}]*\}\s*$")  # kramdown's `{:toc}`, `{:.no_toc}`: render to nothing
 _HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
 _HTML_TAG = re.compile(r"<[^>]+>")
 _LIST_KINDS = ("bullet_list", "ordered_list")
@@ -142,7 +143,8 @@ def parse(text: str, path: str) -> Document:
     """Parse one Markdown file's text into a Document of heading-scoped sections."""
     warnings: list[MarkdownError] = []
     meta, body, offset = split_front_matter(text, path, warnings)
-    lines = [("" if _INVISIBLE_LINE.match(l) else l) for l in body.split("\n")]
+    raw = body.split("\n")
+    lines = [("" if _TOC_LINE.match(l) or _ATTRIBUTES_LINE.match(l) else l) for l in raw]
     tokens = _md.parse("\n".join(lines))
     first_h1 = next(
         (_inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"),
@@ -150,31 +152,46 @@ def parse(text: str, path: str) -> Document:
     )
     title = str(meta.get("title") or first_h1 or _fallback_title(path)).strip()[:MAX_HEADING]
     seen: dict[str, int] = {}
-    stack: list[tuple[int, str]] = []
     sections = [Section((title,), "", offset + 1)]
+    stack: list[tuple[int, Section]] = []  # the open headings: level, and the section each began
+    current = sections[0]
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok.type == "heading_open":
             level, heading = int(tok.tag[1]), _inline_text(tokens[i + 1])
+            anchor = github_anchor(heading, seen)  # counted even when skipped: the page's later anchors count it
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, heading))
-            chain = tuple(h for _, h in stack)
-            if chain[0].lower() != title.lower():
-                chain = (title, *chain)
-            sections.append(Section(chain, github_anchor(heading, seen), offset + tok.map[0] + 1))
+            if _navigation(raw, tok.map[1]):
+                # "## On this page" over a TOC is navigation, not a topic: in 198 of 233 GitLab handbook pages
+                # it parents every section, and its words would sit in every heading path. What follows it
+                # belongs to the heading above it.
+                current = stack[-1][1] if stack else sections[0]
+            else:
+                chain = tuple(s.heading_path[-1] for _, s in stack) + (heading,)
+                if chain[0].lower() != title.lower():
+                    chain = (title, *chain)
+                current = Section(chain, anchor, offset + tok.map[0] + 1)
+                sections.append(current)
+                stack.append((level, current))
             i += 3
             continue
         end = _block_end(tokens, i)
         block = _block(tokens[i:end], lines, offset)
         if block is not None:
-            sections[-1].blocks.append(block)
+            current.blocks.append(block)
         i = end
     sections = [s for s in sections if s.blocks]
     if not sections:
         raise MarkdownError(path, offset + 1, "no content to index (empty, or headings without text)")
     return Document(path, meta, title, sections, warnings)
+
+
+def _navigation(lines: list[str], after: int) -> bool:
+    """Whether the first thing under a heading (past blank and attribute lines) is a TOC placeholder."""
+    following = (l for l in lines[after:] if l.strip() and not _ATTRIBUTES_LINE.match(l))
+    return bool(_TOC_LINE.match(next(following, "")))
 
 
 def _block_end(tokens: list[Token], i: int) -> int:

@@ -176,6 +176,23 @@ def test_kramdown_markup_and_heading_ids_are_handled():
     assert "{:" not in doc.sections[0].blocks[0].text
 
 
+def test_a_heading_over_a_table_of_contents_parents_nothing():
+    # The GitLab handbook's shape: every topic sits under "## On this page", whose body is the TOC.
+    text = ("---\ntitle: Order processing\n---\n## On this page\n{:.no_toc .hidden-md}\n\n- TOC\n{:toc}\n\n"
+            "Welcome: this page covers quotes.\n\n### Quote approvals\n\nVP approves above 20%.\n\n"
+            "#### Rush approvals\n\nAsk in #deal-desk.\n\n## Guide\n[[_TOC_]]\n\nSee the guide.\n\n### On this page\n\nNot a TOC.\n")
+    doc = parse(text, "handbook/order-processing/index.html.md")
+    assert [(s.heading_path, s.anchor) for s in doc.sections] == [
+        (("Order processing",), ""),
+        (("Order processing", "Quote approvals"), "quote-approvals"),
+        (("Order processing", "Quote approvals", "Rush approvals"), "rush-approvals"),
+        (("Order processing", "On this page"), "on-this-page-1"),  # the first one still took the plain anchor
+    ]
+    intro = doc.sections[0]
+    assert [b.text for b in intro.blocks] == ["Welcome: this page covers quotes.", "See the guide."]
+    assert not any(mark in b.text for mark in ("- TOC", "[[_TOC_]]", "{:") for s in doc.sections for b in s.blocks)
+
+
 def test_title_falls_back_to_h1_then_folder_name():
     assert parse("# Renewals guide\n\nText.\n", "playbooks/renewals.md").title == "Renewals guide"
     assert parse("Just text.\n", "handbook/deal-desk/index.html.md").title == "Deal desk"
