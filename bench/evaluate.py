@@ -32,6 +32,10 @@ SETS = {
     "aws": (CORPORA / "aws-marketplace-seller-guide" / "docs", QUESTIONS / "aws.jsonl"),
 }
 FOLLOWUPS = QUESTIONS / "followups.jsonl"  # {"set", "earlier", "question", "relevant"}: a follow-up and its earlier question
+# Questions of several sentences, both kinds: stand-alone ones whose pointer points inside ("prospect uses
+# jira. do we integrate with that?", no "earlier") and follow-ups that open with a pleasantry ("thanks! does
+# it apply to renewals too?"). knowledge/followup.py's PLEASANTRY_TERMS was chosen on all of them.
+SENTENCES = QUESTIONS / "sentences.jsonl"
 TOP = 10
 
 # A retriever answers a question with (confident?, ranked [(path, heading), ...], best score).
@@ -147,21 +151,22 @@ def knowledge_base(name: str, embedder: SentenceTransformerEmbedder) -> Knowledg
     return KnowledgeBase(LiveIndex(root, embedder.name), embedder)
 
 
-def check_followups(pairs: list[dict]) -> None:
-    """Stop on a follow-up label that names no section of its corpus (bench.sections --check, for this file)."""
+def check_labels(pairs: list[dict], file: Path) -> None:
+    """Stop on a label that names no section of its corpus (bench.sections --check, for this file)."""
     from bench.sections import sections
 
     found = {name: sections(SETS[name][0]) for name in {p["set"] for p in pairs}}
     bad = [(p["question"], r) for p in pairs for r in p["relevant"] if (r["path"], norm(r["heading"])) not in found[p["set"]]]
     if bad:
-        raise SystemExit("\n".join(f"{FOLLOWUPS.name}: no section {r['path']} / {r['heading']!r}  ({q})" for q, r in bad))
+        raise SystemExit("\n".join(f"{file.name}: no section {r['path']} / {r['heading']!r}  ({q})" for q, r in bad))
 
 
 def followup_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> list[str]:
     """Follow-ups asked alone, after their earlier question (the product), and glued to it always (a peer);
-    then every question of the ordinary sets asked after the previous one in its file (no pollution)."""
+    then every question of the ordinary sets asked after the previous one in its file (no pollution); then
+    the several-sentence questions, both kinds."""
     pairs = [p for p in load(FOLLOWUPS) if p["set"] in sets]
-    check_followups(pairs)
+    check_labels(pairs, FOLLOWUPS)
     header = ["| set | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
     lines = ["Follow-ups (bench/questions/followups.jsonl):", "", *header]
     pooled: dict[tuple[str, str], list[tuple[dict, tuple[Result, bool]]]] = {}
@@ -190,7 +195,31 @@ def followup_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> l
             for way, found in (("alone", alone), ("after previous", after)):
                 lines.append(followup_line([name, half, way], [(questions[i], found[i]) for i in members]))
                 print(lines[-1], flush=True)
-    return lines
+    return lines + sentence_tables(sets, embedder)
+
+
+def sentence_tables(sets: list[str], embedder: SentenceTransformerEmbedder) -> list[str]:
+    """SENTENCES, all sets pooled: its follow-ups alone and after their earlier question, its stand-alone
+    questions alone and after the previous one of their set."""
+    questions = [q for q in load(SENTENCES) if q["set"] in sets]
+    check_labels(questions, SENTENCES)
+    rows: dict[tuple[str, str], list] = {}
+    for name in dict.fromkeys(q["set"] for q in questions):
+        kb = knowledge_base(name, embedder)
+        mine = [q for q in questions if q["set"] == name]
+        standalone = [q for q in mine if "earlier" not in q]
+        for q in mine:
+            kind = "follow-ups" if "earlier" in q else "stand-alone"
+            rows.setdefault((kind, "alone"), []).append((q, asked(kb, q["question"])))
+        for q in mine:
+            if "earlier" in q:
+                rows.setdefault(("follow-ups", "with earlier"), []).append((q, asked(kb, q["question"], q["earlier"])))
+        for n, q in enumerate(standalone):
+            rows.setdefault(("stand-alone", "after previous"), []).append((q, asked(kb, q["question"], standalone[n - 1]["question"])))
+    order = (("follow-ups", "alone"), ("follow-ups", "with earlier"), ("stand-alone", "alone"), ("stand-alone", "after previous"))
+    header = ["| kind | half | asked | R@1 | R@3 | R@5 | MRR@10 | context used |", "|---|---|---|---|---|---|---|---|"]
+    return ["", f"Questions of several sentences ({SENTENCES.relative_to(REPO)}, every set pooled):", "", *header,
+            *(followup_line([kind, "all", way], rows[kind, way]) for kind, way in order if (kind, way) in rows)]
 
 
 def followup_line(cells: list[str], rows: list[tuple[dict, tuple[Result, bool]]]) -> str:

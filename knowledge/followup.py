@@ -33,20 +33,32 @@ POINTERS = frozenset("it its that this those these one ones same too".split())
 PEOPLE = frozenset("they them their".split())
 POINTER_TERMS = 5  # "who owns that" has 1 meaningful term, "how long does it take" 2
 PEOPLE_TERMS = 3   # "how do they get promoted" 1, "whats out of scope for them" 3 ("whats" counts)
+# A message of several sentences: a pointer in a later one points at the first ("do i get an email when the
+# cust accepts my offer? whats in it"), unless the first is only a pleasantry ("thanks! does it apply to
+# renewals?"). A sentence under 3 terms names no topic ("thanks!", "ok cool.", "hmm ok."; "cust wants 3 yrs
+# locked in." has 4). Chosen on 100 fresh blind questions written as several sentences, kept apart from
+# the bench sets: under 3 terms caught 32 of 40 follow-ups and took in 1 of 60 stand-alone questions
+# (pointers anywhere: 23 and 7; pointers in the first sentence only: 0 and 0; under 2 terms: 21 and 0).
+PLEASANTRY_TERMS = 3
+_SENTENCE_END = re.compile(r"(?<=[?.!])\s+")
 
 _LEAD = re.compile(r"^(?:" + "|".join(sorted((re.escape(l) for l in LEADS), key=len, reverse=True)) + r")\b")
 
 
 def leans_on_earlier(question: str) -> bool:
-    """True when `question` cannot stand alone: a continuation opening, or a pointer in a short question.
+    """True when `question` cannot stand alone: a continuation opening, or a pointer in a short question
+    (in its first sentence that is more than a pleasantry).
 
     Shortness alone is no sign: "do we have a free trial" stands alone (measured: flagging every question
     under 4 terms caught no more follow-ups and polluted 21 of 313 stand-alone fit questions).
     """
-    tokens = words(question)
-    if _LEAD.match(" ".join(tokens)):
+    sentences = _SENTENCE_END.split(question.strip())
+    while len(sentences) > 1 and len(terms(sentences[0])) < PLEASANTRY_TERMS:
+        sentences = sentences[1:]  # "ok cool. and for enterprise?" opens like "and for enterprise?"
+    rest = " ".join(sentences)
+    if _LEAD.match(" ".join(words(rest))):
         return True
-    size, present = len(terms(question)), set(tokens)
+    size, present = len(terms(rest)), set(words(sentences[0]))
     return (size <= POINTER_TERMS and bool(present & POINTERS)) or (size <= PEOPLE_TERMS and bool(present & PEOPLE))
 
 

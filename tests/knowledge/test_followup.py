@@ -21,6 +21,8 @@ def sections(answer) -> list[tuple[str, str]]:
     "how do they get promoted",
     "whats out of scope for them",
     "can they bring their own keys",
+    "thanks! does it apply to renewals too?",  # a pleasantry first: the pointer still points back
+    "ok cool. and for enterprise?",
 ])
 def test_questions_that_lean_on_the_earlier_one(question):
     assert leans_on_earlier(question)
@@ -35,6 +37,8 @@ def test_questions_that_lean_on_the_earlier_one(question):
     "is there an on prem version",  # "there" is no pointer
     "customer legal wants to redline our DPA, who handles it",  # "it" points inside the question
     "they want net 60 payment terms, who approves",  # "they" is the customer
+    "do i get an email when the cust accepts my offer? whats in it",  # "it" is the email, named first
+    "prospect uses jira. do we integrate with that?",
 ])
 def test_questions_that_stand_alone(question):
     assert not leans_on_earlier(question)
