@@ -46,6 +46,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         # conversations.replies answers from here: (channel, thread ts) -> the thread's messages, parent first
         self.threads: dict[tuple[str, str], list[dict]] = {}
+        self._refusals: list[dict] = []  # see refuse()
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         fake = self
@@ -53,12 +54,16 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer = fake._reply(self.path, raw)
+                status, answer = fake._refusal(self.path, raw) or (200, fake._reply(self.path, raw))
                 fake._record(self.path, raw, dict(self.headers), answer)
+                if status == 0:
+                    return  # hang up without a word, as a broken network does
                 time.sleep(fake.latency)
-                reply = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                reply = json.dumps(answer).encode() if status < 500 else b"<html>Slack is having trouble</html>"
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if status < 500 else "text/html")
+                if status == 429:
+                    self.send_header("Retry-After", "1")
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
@@ -94,6 +99,32 @@ class FakeSlack:
         with self._changed:
             self.calls.append(Call(method, path, body, raw, headers, reply))
             self._changed.notify_all()
+
+    def refuse(self, method: str, error: str | int | None, channel: str | None = None, times: int | None = None) -> None:
+        """Refuse `method` calls (to `channel`, when given) `times` times (None: until `allow()`), as Slack does:
+        `ok: false` with `error`, over HTTP 429 for "ratelimited"; an int is that HTTP status (503: Slack's
+        trouble); None hangs up without answering (the network failed)."""
+        with self._changed:
+            self._refusals.append({"method": method, "error": error, "channel": channel, "times": times})
+
+    def allow(self) -> None:
+        """Stop refusing."""
+        with self._changed:
+            self._refusals.clear()
+
+    def _refusal(self, path: str, raw: bytes) -> tuple[int, dict] | None:
+        method, body = path[len("/api/") :].split("?")[0], _parse(raw, "")
+        with self._changed:
+            for refusal in self._refusals:
+                if refusal["method"] == method and refusal["channel"] in (None, body.get("channel")) and refusal["times"] != 0:
+                    refusal["times"] = None if refusal["times"] is None else refusal["times"] - 1
+                    error = refusal["error"]
+                    if error is None:
+                        return 0, {"ok": False, "hung_up": True}
+                    if isinstance(error, int):
+                        return error, {"ok": False, "status": error}
+                    return (429 if error == "ratelimited" else 200), {"ok": False, "error": error}
+        return None
 
     def _reply(self, path: str, raw: bytes) -> dict:
         method = path[len("/api/") :].split("?")[0] if path.startswith("/api/") else ""
