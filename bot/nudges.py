@@ -9,15 +9,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks import MAX_BLOCKS, context, section
 from bot.mrkdwn import SECTION_LIMIT, escape, link
+from bot.slack_errors import may_pass
 from knowledge.answer import KnowledgeBase
 from knowledge.index import Document
 from knowledge.nudges import Nudge, claim, owed, release
 from knowledge.state import StateDB
 
 log = logging.getLogger("bot.nudges")
-# Refusals worth asking again on the next tick. Any other (user_not_found, cannot_dm_bot, missing_scope…)
-# would be refused again every 30 s all week: the claim stays, and next week's nudge tries again.
-TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 def _line(kb: KnowledgeBase, doc: Document, today: date) -> str:
@@ -80,7 +78,7 @@ def send_nudges(client: WebClient, state: StateDB, kb: KnowledgeBase, stale_days
                                     unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
-            if error in TRANSIENT:
+            if may_pass(exc):  # else it would be refused every 30 s all week: next week's nudge tries again
                 release(state, nudge)
             log.warning("Could not nudge %s about %d stale document(s): %s", nudge.user_id, len(nudge.documents), error)
             continue
