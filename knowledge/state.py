@@ -135,6 +135,17 @@ MIGRATION_TEMPLATES = [
     );
     CREATE TABLE nudges (period TEXT NOT NULL, user_id TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (period, user_id))
     """,
+    # An expert's answer is stored before it is relayed to the rep, and a relay that failed (a rate limit,
+    # the network) stays owed until a watcher pass delivers it. relayed_at is when the relay was settled:
+    # delivered, or refused for good (relay_error says why). Whoever relays holds relay_claimed_at, as
+    # notifications.claimed_at. Requests answered before this were relayed then, or never will be: settled.
+    """
+    ALTER TABLE expert_requests ADD COLUMN relayed_at TEXT;
+    ALTER TABLE expert_requests ADD COLUMN relay_error TEXT;
+    ALTER TABLE expert_requests ADD COLUMN relay_claimed_at TEXT;
+    UPDATE expert_requests SET relayed_at = answered_at WHERE status IN ('answered', 'closed');
+    CREATE INDEX expert_requests_owed ON expert_requests(id) WHERE relayed_at IS NULL AND status IN ('answered', 'closed')
+    """,
 ]
 SQLITE_WORDS = {"id": "INTEGER PRIMARY KEY", "ref": "INTEGER", "real": "REAL", "blob": "BLOB"}
 MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQLite runs, as it always did
