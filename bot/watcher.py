@@ -1,5 +1,6 @@
-"""The loop that closes content gaps (after every re-index, ask open gaps again and DM who asked) and
-sends the weekly verification nudges to owners of stale documents."""
+"""The loop that closes content gaps (after every re-index, ask open gaps again and DM who asked), relays
+the experts' answers a failed relay left owed, and sends the weekly verification nudges to owners of stale
+documents."""
 from __future__ import annotations
 
 import logging
@@ -8,10 +9,12 @@ import threading
 
 from slack_sdk import WebClient
 
+from bot.expert_relay import relay_owed
 from bot.notify import send_pending
 from bot.nudges import send_nudges
 from knowledge.answer import KnowledgeBase
 from knowledge.digest import STALE_DAYS
+from knowledge.experts import Experts
 from knowledge.gaps import Gaps
 from knowledge.state import StateDB
 
@@ -20,14 +23,15 @@ RECHECKED = "gaps_rechecked_build"
 
 
 class GapWatcher:
-    """Polls the index; a new build triggers a gap recheck. Pending DMs (e.g. from `kb gaps resolve`) go out too,
-    and, with `nudges`, each owner of documents stale for `stale_days` gets this week's nudge (`kb serve` passes
-    KB_NUDGES and KB_STALE_DAYS)."""
+    """Polls the index; a new build triggers a gap recheck. Pending DMs (e.g. from `kb gaps resolve`) and experts'
+    answers still owed to reps go out too, and, with `nudges`, each owner of documents stale for `stale_days`
+    gets this week's nudge (`kb serve` passes KB_NUDGES and KB_STALE_DAYS)."""
 
     def __init__(self, kb: KnowledgeBase, gaps: Gaps, state: StateDB, client: WebClient, interval: float = 30.0,
                  retention_days: int | None = None, host: str | None = None, nudges: bool = False,
                  stale_days: int = STALE_DAYS):
         self.kb, self.gaps, self.state, self.client = kb, gaps, state, client
+        self.experts = Experts(state, gaps)
         # Each machine builds its own index (its own build names) and several may share one state DB:
         # the last build rechecked is remembered per machine, or they would recheck each other's every tick.
         self.rechecked = f"{RECHECKED}:{host or socket.gethostname()}"
@@ -44,6 +48,7 @@ class GapWatcher:
             if now_answerable:
                 log.info("Index %s answers %d open gap(s): %s", build, len(now_answerable), now_answerable)
         send_pending(self.client, self.gaps, self.kb)
+        relay_owed(self.client, self.experts)  # cheap: one indexed SELECT, unless a relay failed
         if self.retention_days:
             self.state.forget_old_questions(self.retention_days)  # cheap: one indexed UPDATE
         if self.nudges:

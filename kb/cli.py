@@ -244,8 +244,8 @@ def serve_command(ctx, http_mode, port, host, index_dir, model, state_db):
     state = open_state(settings)  # before the model loads: a wrong DATABASE_URL stops it in seconds
     kb = _knowledge_base(settings)
     app = create_app(settings, kb, state)
-    # Closes gaps after each re-index, sends owed DMs and the weekly verification nudges (KB_NUDGES),
-    # and applies KB_RETENTION_DAYS.
+    # Closes gaps after each re-index, sends owed DMs, relays the experts' answers a failed relay left owed,
+    # sends the weekly verification nudges (KB_NUDGES), and applies KB_RETENTION_DAYS.
     GapWatcher(kb, Gaps(state, kb.embedder), state, app.client, retention_days=settings.retention_days,
                nudges=settings.nudges, stale_days=settings.stale_days).start()
     if socket_mode:

@@ -1,7 +1,8 @@
 """Ask an expert: a question goes to the experts' channel; the first reply there goes back to the rep.
 
-The post's thread is the conversation: the first reply in it (from a person) is relayed to the rep, in
-their thread or DM, and kept on the question's gap. *Mark answered* closes the request without a reply.
+The post's thread is the conversation: the first reply in it (from a person) is kept on the question's gap
+and relayed to the rep, in their thread or DM (bot.expert_relay: a relay that fails stays owed, and the
+watcher delivers it). *Mark answered* closes the request without a reply.
 The bot hears thread replies through `message.channels` (`message.groups` for a private channel), so
 every channel message reaches this module; all but replies in the experts' threads are ignored.
 """
@@ -14,10 +15,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.app import Deps
-from bot.expert_views import expert_post, expert_post_done, relay_blocks, relay_closed_blocks
+from bot.expert_relay import deliver
+from bot.expert_views import expert_post, expert_post_done
 from bot.listeners.questions import context_of, first_time
 from bot.payloads import on_click
-from knowledge.experts import ExpertRequest, Experts
+from knowledge.experts import Experts
 
 log = logging.getLogger("bot.experts")
 GONE = "I no longer have that question; please ask it again."
@@ -32,13 +34,6 @@ def private(respond, text: str) -> None:
 def register(app: App, deps: Deps) -> None:
     experts = Experts(deps.state, deps.gaps)
     channel = deps.settings.experts_channel
-
-    def relay(request: ExpertRequest, text: str, blocks: list[dict]) -> None:
-        """Post to the rep where they asked: their thread, their DM, or (a private /ask) a DM to them."""
-        target = request.relay_channel
-        if target.startswith(("U", "W")):
-            target = app.client.conversations_open(users=target)["channel"]["id"]
-        app.client.chat_postMessage(channel=target, thread_ts=request.relay_thread_ts, text=text, blocks=blocks, unfurl_links=False)
 
     def send_to_experts(qid: int, user: str, respond) -> None:
         if not channel:  # a button from before KB_EXPERTS_CHANNEL was unset
@@ -85,10 +80,9 @@ def register(app: App, deps: Deps) -> None:
             return  # a thread that is not ours, or a later reply: the first one counts
         if not experts.answer(request.id, event.get("text") or "", event["user"]):
             return  # another process took the first reply
-        question = request.question or "your question"
-        relay(request, "An expert answered your question", relay_blocks(question, event["user"], event.get("text") or ""))
+        deliver(app.client, experts, experts.get(request.id))  # stored first: a relay that fails stays owed
         app.client.chat_update(channel=request.channel, ts=request.ts, text="Answered",
-                               blocks=expert_post_done(question, request.asked_by, event["user"], replied=True))
+                               blocks=expert_post_done(request.question or "your question", request.asked_by, event["user"], replied=True))
 
     # Registered after bot.listeners.questions, whose DM listener matches first: every other message is here.
     @app.event("message")
@@ -105,9 +99,9 @@ def register(app: App, deps: Deps) -> None:
             private(respond, "That question was already answered.")
             return
         request = experts.get(request_id)
-        question = request.question or "your question"
-        respond(replace_original=True, text="Answered", blocks=expert_post_done(question, request.asked_by, user, replied=False))
-        relay(request, "An expert marked your question answered", relay_closed_blocks(question, user))
+        deliver(app.client, experts, request)  # first: whatever becomes of the reply below, the relay is settled or owed
+        respond(replace_original=True, text="Answered",
+                blocks=expert_post_done(request.question or "your question", request.asked_by, user, replied=False))
 
     @app.action("expert_mark_answered")
     def on_mark_answered(ack, action, body, respond):

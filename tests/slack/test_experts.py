@@ -5,10 +5,11 @@ import json
 
 import pytest
 
+from bot.watcher import GapWatcher
 from knowledge.gaps import Gaps
 from tests.slack.conftest import start_bot
 from tests.slack.test_feedback import click_and_wait, posted_message
-from tests.slack.test_gaps import COORDINATOR, LEAVE, eventually
+from tests.slack.test_gaps import COORDINATOR, LEAVE, eventually, server_client
 from tests.slack.test_questions import action_ids, texts
 
 EXPERTS = "C0EXPERTS"
@@ -166,3 +167,95 @@ def test_other_channel_messages_are_acknowledged_and_ignored(bot):
     assert bot.send.channel_message("lunch?", channel="C0RANDOM", thread_ts="1700000000.000001").status == 200
     assert bot.send.channel_message("hello experts", channel=EXPERTS).status == 200
     assert bot.slack.of("chat.postMessage") == []
+
+
+# A failed relay: the answer is kept and owed to the rep until a watcher pass delivers it (or Slack refuses it for good).
+
+def delivered(bot, channel: str = "C0SALES"):
+    """The posts to `channel` that Slack took (a refused one is recorded too, with its refusal as the reply)."""
+    return [c for c in bot.slack.of("chat.postMessage") if c.body.get("channel") == channel and c.reply.get("ok")]
+
+
+def refused(bot, channel: str = "C0SALES"):
+    return [c for c in bot.slack.of("chat.postMessage") if c.body.get("channel") == channel and not c.reply.get("ok")]
+
+
+def watcher_pass(bot, kb, embedder, host: str = "web-1") -> None:
+    """One tick of the periodic watcher, as a `kb serve` process on `host` runs it every 30 seconds."""
+    GapWatcher(kb, Gaps(bot.state, embedder), bot.state, server_client(bot), host=host).tick()
+
+
+def reply_while_slack_refuses(bot, error, reply: str = "16 weeks paid") -> None:
+    """A rep's question goes to the experts, and an expert replies while Slack refuses posts to the rep's channel."""
+    answer, asked = ask_in_thread(bot, LEAVE[0])
+    ts = ts_of(bot, send_to_experts(bot, asked.id, message=posted_message(answer)))
+    bot.slack.refuse("chat.postMessage", error, channel="C0SALES")
+    assert bot.send.channel_message(reply, user="U0EXPERT", thread_ts=ts).status == 200
+    (update,) = bot.slack.wait_for("chat.update")  # the experts' post shows the answer whatever became of the relay
+    assert update.body["ts"] == ts
+
+
+@pytest.mark.parametrize("error", ["ratelimited", 503, None], ids=["ratelimited", "slack-5xx", "network"])
+def test_a_relay_that_failed_for_now_reaches_the_rep_on_the_next_watcher_pass_once(bot, sample_kb, embedder, error):
+    reply_while_slack_refuses(bot, error)
+    assert len(delivered(bot)) == 1 and refused(bot)  # only the bot's own answer went out
+    assert Gaps(bot.state, None).list("open")[0].expert_answer == "16 weeks paid"  # kept all the same
+
+    watcher_pass(bot, sample_kb, embedder)  # Slack still refuses: still owed
+    assert len(delivered(bot)) == 1
+    bot.slack.allow()
+    for host in ("web-1", "web-1", "web-2"):  # the next pass delivers it; later ones, anywhere, do not again
+        watcher_pass(bot, sample_kb, embedder, host)
+    (relayed,) = delivered(bot)[1:]
+    assert relayed.body["thread_ts"] == "1700000700.000001"
+    assert "<@U0EXPERT> answered your question" in texts(relayed.body["blocks"]) and "16 weeks paid" in texts(relayed.body["blocks"])
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "is_archived"])
+def test_a_relay_slack_refuses_for_good_is_recorded_and_not_retried(bot, sample_kb, embedder, error):
+    reply_while_slack_refuses(bot, error)
+    for host in ("web-1", "web-1", "web-2"):
+        watcher_pass(bot, sample_kb, embedder, host)
+    assert len(refused(bot)) == 1 and len(delivered(bot)) == 1  # asked once, not every 30 seconds forever
+    (row,) = bot.state.execute("SELECT relay_error, relayed_at IS NOT NULL FROM expert_requests").fetchall()
+    assert tuple(row) == (error, 1)
+    assert Gaps(bot.state, None).list("open")[0].expert_answer == "16 weeks paid"
+
+
+def test_an_escaped_reply_stays_escaped_when_the_watcher_relays_it(bot, sample_kb, embedder):
+    reply_while_slack_refuses(bot, "ratelimited", reply="ask <@U0HR> & see <!channel>")
+    bot.slack.allow()
+    watcher_pass(bot, sample_kb, embedder)
+    body = texts(delivered(bot)[1].body["blocks"])
+    assert "<!channel>" not in body and "@channel" in body and "<@U0HR>" in body and "&amp; see" in body
+
+
+def test_a_mark_answered_note_the_network_lost_reaches_the_reps_dm_on_the_next_pass(bot, sample_kb, embedder):
+    bot.send.command("/ask", LEAVE[1], user="U0REP2")
+    bot.slack.wait_for("response_url")
+    (asked,) = bot.state.questions()
+    post = send_to_experts(bot, asked.id, user="U0REP2")
+    (request_id,) = [e["value"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    bot.slack.refuse("chat.postMessage", None, channel="DU0REP2")  # the connection drops: Slack may never have seen it
+    (closed,) = click_and_wait(bot, "expert_mark_answered", int(request_id), "U0EXPERT", posted_message(post), replies=1)
+    assert "<@U0EXPERT> marked this answered" in texts(closed["blocks"])
+    # The post and slack_sdk's one retry after a dropped connection: both lost.
+    assert len(eventually(lambda: refused(bot, "DU0REP2"), lambda calls: len(calls) == 2)) == 2
+    assert delivered(bot, "DU0REP2") == []
+
+    bot.slack.allow()
+    watcher_pass(bot, sample_kb, embedder)
+    watcher_pass(bot, sample_kb, embedder, "web-2")
+    (note,) = delivered(bot, "DU0REP2")
+    assert "<@U0EXPERT> marked your question answered" in texts(note.body["blocks"]) and LEAVE[1] in texts(note.body["blocks"])
+
+
+def test_a_relay_that_went_out_at_once_is_not_sent_again_by_the_watcher(bot, sample_kb, embedder):
+    answer, asked = ask_in_thread(bot, LEAVE[0])
+    ts = ts_of(bot, send_to_experts(bot, asked.id, message=posted_message(answer)))
+    bot.send.channel_message("16 weeks", user="U0EXPERT", thread_ts=ts)
+    bot.slack.wait_for("chat.update")
+    watcher_pass(bot, sample_kb, embedder)
+    assert len(delivered(bot)) == 2
+    (row,) = bot.state.execute("SELECT relay_error, relayed_at IS NOT NULL FROM expert_requests").fetchall()
+    assert tuple(row) == (None, 1)
