@@ -45,10 +45,12 @@ def deliver(client: WebClient, experts: Experts, request: ExpertRequest) -> bool
         error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
         if may_pass(exc):
             experts.release_relay(request.id)
-            log.warning("Could not relay expert request %s to %s (%s); trying again on the next pass", request.id, request.relay_channel, error)
+            log.warning("Could not relay expert request %s to %s (%s); trying again on the next pass",
+                        request.id, request.relay_channel, error)
         else:
             experts.relayed(request.id, error=error)
-            log.warning("Slack refused the relay of expert request %s to %s: %s; the answer stays on its gap", request.id, request.relay_channel, error)
+            log.warning("Slack refused the relay of expert request %s to %s: %s; the answer stays on its gap",
+                        request.id, request.relay_channel, error)
         return False
     except (SlackClientError, OSError) as exc:
         experts.release_relay(request.id)

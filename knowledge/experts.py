@@ -105,7 +105,8 @@ class Experts:
         """*Mark answered*: closes an open request without a reply (True the first time); the caller holds its relay, as with `answer`."""
         at = now()
         cur = self.state.execute(
-            "UPDATE expert_requests SET status = 'closed', answered_by = ?, answered_at = ?, relay_claimed_at = ? WHERE id = ? AND status = 'open'",
+            "UPDATE expert_requests SET status = 'closed', answered_by = ?, answered_at = ?, relay_claimed_at = ? "
+            "WHERE id = ? AND status = 'open'",
             (by, at, at, request_id),
         )
         return cur.rowcount == 1
