@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.gap_views import answered_dm_blocks
+from bot.slack_errors import may_pass
 from knowledge.answer import KnowledgeBase
 from knowledge.gaps import Gaps
 
@@ -14,7 +15,8 @@ log = logging.getLogger("bot.notify")
 
 
 def send_pending(client: WebClient, gaps: Gaps, kb: KnowledgeBase) -> int:
-    """DM every rep who is owed one; a Slack refusal is recorded, a network error retried next time.
+    """DM every rep who is owed one; a refusal that will not pass is recorded, a rate limit, Slack's own
+    trouble or a network error retried next time.
 
     Each DM is claimed first, so several bot processes sharing the state never send one twice.
     """
@@ -30,8 +32,12 @@ def send_pending(client: WebClient, gaps: Gaps, kb: KnowledgeBase) -> int:
                     blocks=answered_dm_blocks(kb, note, answer), unfurl_links=False,
                 )
             except SlackApiError as exc:
-                log.warning("Could not DM %s about gap %s: %s", note.user_id, note.gap_id, exc.response.get("error"))
-                gaps.mark_sent(note.id, error=str(exc.response.get("error")))
+                error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+                if may_pass(exc):  # a rate limit or Slack's own trouble: released below, the next pass retries
+                    log.warning("Could not DM %s about gap %s (%s); trying again on the next pass", note.user_id, note.gap_id, error)
+                    continue
+                log.warning("Could not DM %s about gap %s: %s", note.user_id, note.gap_id, error)
+                gaps.mark_sent(note.id, error=error)
                 settled.add(note.id)
                 continue
             gaps.mark_sent(note.id)

@@ -87,6 +87,30 @@ def test_resolving_a_gap_dms_everyone_who_asked(bot):
     assert bot_gaps(bot)[0].status == "resolved"
 
 
+def resolve(bot, gap_id: int, document: str = "products/security-and-compliance.md"):
+    bot.send.click("gap_resolve", str(gap_id), user=COORDINATOR)
+    opened = bot.slack.wait_for("views.open")[-1]
+    modal = opened.body["view"] if isinstance(opened.body["view"], dict) else json.loads(opened.body["view"])
+    pick = {"doc_pick": {"value": {"type": "static_select", "selected_option": {"value": document}}},
+            "doc_paste": {"value": {"type": "plain_text_input", "value": None}}}
+    assert view_submission(bot.send, "gap_resolve", pick, modal["private_metadata"], COORDINATOR).status == 200
+
+
+@pytest.mark.parametrize("refusal", ["ratelimited", 503])
+def test_a_dm_slack_turns_away_for_now_is_sent_on_the_next_pass(bot, sample_kb, embedder, refusal):
+    ask_all(bot, [(LEAVE[0], "U0REP1")])
+    (gap,) = bot_gaps(bot)
+    bot.slack.refuse("chat.postMessage", refusal)
+    resolve(bot, gap.id)
+    bot.slack.wait_for("chat.postMessage")  # turned away
+    bot.slack.allow()
+    watcher = GapWatcher(sample_kb, bot_gaps_of(bot, embedder), bot.state, server_client(bot), interval=0.2)
+    watcher.tick()
+    watcher.tick()
+    delivered = [c for c in bot.slack.of("chat.postMessage") if c.reply.get("ok")]
+    assert len(delivered) == 1 and "can now answer a question you asked" in texts(delivered[0].body["blocks"])
+
+
 def test_a_resolve_without_a_document_is_refused_in_the_modal(bot):
     ask_all(bot, [(LEAVE[0], "U0REP1")])
     r = view_submission(bot.send, "gap_resolve", {"doc_paste": {"value": {"type": "plain_text_input", "value": "  "}}}, json.dumps({"gap_id": 1}), COORDINATOR)
