@@ -44,12 +44,22 @@ def expert_post(kb: KnowledgeBase, request_id: int, asker: str, answer: Answer, 
     return blocks
 
 
-def expert_post_done(answer_query: str, asker: str, by: str, replied: bool) -> list[dict]:
-    """The experts' post once it is answered: the question, who answered, no button."""
-    how = "answered in this thread; the reply went" if replied else "marked this answered; a note went"
+def expert_post_done(answer_query: str, asker: str, by: str, replied: bool, relay: str = "delivered") -> list[dict]:
+    """The experts' post once it is answered: the question, who answered, what became of the relay, no button.
+
+    `relay` is "delivered", "owed" (Slack turned it away for now: the watcher delivers it) or "refused"
+    (for good, e.g. an archived channel): the experts see whether the rep has the answer.
+    """
+    what = "the reply" if replied else "a note"
+    fate = {
+        "delivered": f"{what} went to <@{asker}>.",
+        "owed": f"{what} will reach <@{asker}> as soon as Slack lets me (it turned the first try away).",
+        "refused": f"Slack refused to deliver {what} to <@{asker}>; please tell them directly.",
+    }[relay]
+    how = "answered in this thread" if replied else "marked this answered"
     return [
         section(f":white_check_mark: <@{asker}> asked:\n{_asked(answer_query, None)}"),
-        context(f"<@{by}> {how} to <@{asker}>."),
+        context(f"<@{by}> {how}; {fate}"),
     ]
 
 

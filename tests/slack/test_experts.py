@@ -185,20 +185,23 @@ def watcher_pass(bot, kb, embedder, host: str = "web-1") -> None:
     GapWatcher(kb, Gaps(bot.state, embedder), bot.state, server_client(bot), host=host).tick()
 
 
-def reply_while_slack_refuses(bot, error, reply: str = "16 weeks paid") -> None:
-    """A rep's question goes to the experts, and an expert replies while Slack refuses posts to the rep's channel."""
+def reply_while_slack_refuses(bot, error, reply: str = "16 weeks paid") -> str:
+    """A rep's question goes to the experts, and an expert replies while Slack refuses posts to the rep's
+    channel; returns what the experts' post then says."""
     answer, asked = ask_in_thread(bot, LEAVE[0])
     ts = ts_of(bot, send_to_experts(bot, asked.id, message=posted_message(answer)))
     bot.slack.refuse("chat.postMessage", error, channel="C0SALES")
     assert bot.send.channel_message(reply, user="U0EXPERT", thread_ts=ts).status == 200
     (update,) = bot.slack.wait_for("chat.update")  # the experts' post shows the answer whatever became of the relay
     assert update.body["ts"] == ts
+    return texts(update.body["blocks"])
 
 
 @pytest.mark.parametrize("error", ["ratelimited", 503, None], ids=["ratelimited", "slack-5xx", "network"])
 def test_a_relay_that_failed_for_now_reaches_the_rep_on_the_next_watcher_pass_once(bot, sample_kb, embedder, error):
-    reply_while_slack_refuses(bot, error)
+    post = reply_while_slack_refuses(bot, error)
     assert len(delivered(bot)) == 1 and refused(bot)  # only the bot's own answer went out
+    assert "will reach <@U0REP1> as soon as Slack lets me" in post and "went to" not in post
     assert Gaps(bot.state, None).list("open")[0].expert_answer == "16 weeks paid"  # kept all the same
 
     watcher_pass(bot, sample_kb, embedder)  # Slack still refuses: still owed
@@ -213,7 +216,8 @@ def test_a_relay_that_failed_for_now_reaches_the_rep_on_the_next_watcher_pass_on
 
 @pytest.mark.parametrize("error", ["channel_not_found", "is_archived"])
 def test_a_relay_slack_refuses_for_good_is_recorded_and_not_retried(bot, sample_kb, embedder, error):
-    reply_while_slack_refuses(bot, error)
+    post = reply_while_slack_refuses(bot, error)
+    assert "Slack refused to deliver the reply to <@U0REP1>; please tell them directly" in post
     for host in ("web-1", "web-1", "web-2"):
         watcher_pass(bot, sample_kb, embedder, host)
     assert len(refused(bot)) == 1 and len(delivered(bot)) == 1  # asked once, not every 30 seconds forever
