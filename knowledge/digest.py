@@ -8,7 +8,6 @@ prints it for a terminal, `chart_png()` draws questions and answer rate per day.
 from __future__ import annotations
 
 import io
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
@@ -138,7 +137,7 @@ def compute(state: StateDB, index: Index, since: datetime, until: datetime, stal
         stale_days=stale_days,
         changes=changes(index, docs, since, until),
         days=daily_series(state, since, until),
-        drafts=waiting(state, docs),
+        drafts=waiting(state, docs.values(), index.changes()),
     )
 
 
@@ -187,12 +186,7 @@ def top_documents(state: StateDB, docs: dict[str, Document], since: datetime, un
 
 def changes(index: Index, docs: dict[str, Document], since: datetime, until: datetime) -> list[Change]:
     """Documents added, changed or removed in the period, one line each: added-then-edited is 'added'."""
-    try:
-        recorded = index.changes(iso(since))
-    except sqlite3.OperationalError as exc:  # a build from before changes were recorded has no history
-        if "no such table" not in str(exc):
-            raise
-        recorded = []
+    recorded = index.changes(iso(since))
     folded: dict[str, tuple[str, str]] = {}
     for path, kind, at in recorded:
         if at >= iso(until):

@@ -5,6 +5,10 @@ Markdown). `Drafts.save()` keeps it in the state DB (so a draft made on an ephem
 writes the file into the knowledge base folder when no file is there yet; it never overwrites a writer's
 file and never writes outside `<source>/drafts/`. The indexer skips files with `draft: true`, so a draft
 answers nobody until a writer publishes it.
+
+`waiting()` is what the digest and App Home list: drafts neither published (at their own path, or moved
+and published under their title) nor discarded. `discard()` takes one off that list for good; its row and
+its file stay.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from knowledge.errors import KnowledgeError
-from knowledge.index import Chunk
+from knowledge.index import Chunk, Document
 from knowledge.state import StateDB, now
 from knowledge.text import trim
 
@@ -32,6 +36,10 @@ Nearest = Sequence[tuple[str, Chunk]]  # (link, section) of the closest existing
 
 class DraftError(KnowledgeError):
     """A draft cannot be saved where it asks to be (e.g. its path leaves the drafts folder)."""
+
+
+class UnknownDraft(KnowledgeError):
+    """No draft in the state DB has that id."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class StoredDraft:
     source: str
     created_by: str | None
     created_at: str
+    discarded_at: str | None = None
+    discarded_by: str | None = None
 
 
 # -- Slack mrkdwn to Markdown ---------------------------------------------------------------------
@@ -257,7 +267,8 @@ class Drafts:
         draft_id = int(self.state.execute(
             "INSERT INTO drafts (gap_id, path, title, markdown, source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (path) DO UPDATE SET title = excluded.title, markdown = excluded.markdown, "
-            "created_by = excluded.created_by, created_at = excluded.created_at RETURNING id",
+            "created_by = excluded.created_by, created_at = excluded.created_at, "
+            "discarded_at = NULL, discarded_by = NULL RETURNING id",  # drafted again: wanted again
             (draft.gap_id, draft.path, draft.title, draft.markdown, draft.source, by, now()),
         ).fetchone()[0])
         try:
@@ -275,13 +286,67 @@ class Drafts:
         return row[0] if row else None
 
 
+STORED_COLUMNS = "id, gap_id, path, title, source, created_by, created_at, discarded_at, discarded_by"
+
+
 def stored_drafts(state: StateDB) -> list[StoredDraft]:
     """Every draft in the state DB, oldest first."""
-    rows = state.execute("SELECT id, gap_id, path, title, source, created_by, created_at FROM drafts ORDER BY created_at, id")
+    rows = state.execute(f"SELECT {STORED_COLUMNS} FROM drafts ORDER BY created_at, id")
     return [StoredDraft(*r) for r in rows.fetchall()]
 
 
-def waiting(state: StateDB, indexed: Iterable[str]) -> list[StoredDraft]:
-    """Drafts not yet published: their path is not a document of the current build (`indexed` paths)."""
-    published = set(indexed)
-    return [d for d in stored_drafts(state) if d.path not in published]
+def discard(state: StateDB, draft_id: int, by: str | None) -> StoredDraft:
+    """Take a draft off the waiting list; its row and its file stay. UnknownDraft when there is none.
+
+    Discarding it again changes nothing: who discarded it first, and when, is kept.
+    """
+    state.execute("UPDATE drafts SET discarded_at = ?, discarded_by = ? WHERE id = ? AND discarded_at IS NULL",
+                  (now(), by, draft_id))
+    row = state.execute(f"SELECT {STORED_COLUMNS} FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+    if row is None:
+        raise UnknownDraft(f"no draft {draft_id}")
+    return StoredDraft(*row)
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.casefold().split())
+
+
+def publications(drafts: Iterable[StoredDraft], documents: Iterable[Document],
+                 history: Iterable[tuple[str, str, str]] = ()) -> dict[int, str]:
+    """Draft id to the document of the build that publishes it: the draft's own path, or a document a
+    writer moved it to, outside drafts/, with the draft's title, that entered the index after the draft
+    was saved (`history` is the index's change log, (path, change, when)). An older document that only
+    shares the title does not count (it cannot be this draft), nor one indexed in the second it was saved.
+    """
+    documents = list(documents)
+    indexed = {d.path for d in documents}
+    entered: dict[str, str] = {}  # path -> when it last entered the index
+    for path, change, when in history:
+        if change == "added":
+            entered[path] = max(when, entered.get(path, ""))
+    titled: dict[str, list[str]] = {}
+    for doc in documents:
+        if doc.path in entered and not doc.path.startswith(f"{DRAFTS_DIR}/"):
+            titled.setdefault(_title_key(doc.title), []).append(doc.path)
+    found = {}
+    for draft in drafts:
+        moved = [p for p in titled.get(_title_key(draft.title), []) if entered[p] > draft.created_at]
+        if draft.path in indexed or moved:
+            found[draft.id] = draft.path if draft.path in indexed else moved[0]
+    return found
+
+
+def status(draft: StoredDraft, published: Mapping[int, str]) -> str:
+    """waiting, discarded, or published (with the path, when a writer moved it)."""
+    if draft.id in published:
+        where = published[draft.id]
+        return "published" if where == draft.path else f"published as {where}"
+    return "discarded" if draft.discarded_at else "waiting"
+
+
+def waiting(state: StateDB, documents: Iterable[Document], history: Iterable[tuple[str, str, str]] = ()) -> list[StoredDraft]:
+    """Drafts still to publish: not discarded, and no document of the current build publishes them."""
+    drafts = stored_drafts(state)
+    published = publications(drafts, documents, history)
+    return [d for d in drafts if status(d, published) == "waiting"]

@@ -201,9 +201,17 @@ class Index:
             ]
         return [d for d in self._documents if d.doc_type == doc_type] if doc_type else list(self._documents)
 
-    def changes(self, since: str) -> list[tuple[str, str, str]]:
-        """Documents added, changed or removed by builds since `since` (ISO time): (path, change, when)."""
-        return [tuple(r) for r in self._rows("SELECT path, change, at FROM changes WHERE at >= ? ORDER BY rowid", (since,))]
+    def changes(self, since: str = "") -> list[tuple[str, str, str]]:
+        """Documents added, changed or removed by builds since `since` (ISO time): (path, change, when).
+
+        A build from before changes were recorded has none."""
+        try:
+            rows = self._rows("SELECT path, change, at FROM changes WHERE at >= ? ORDER BY rowid", (since,))
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return []
+        return [tuple(r) for r in rows]
 
     @cached_property
     def structure(self) -> "Structure":

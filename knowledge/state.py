@@ -146,6 +146,12 @@ MIGRATION_TEMPLATES = [
     UPDATE expert_requests SET relayed_at = answered_at WHERE status IN ('answered', 'closed');
     CREATE INDEX expert_requests_owed ON expert_requests(id) WHERE relayed_at IS NULL AND status IN ('answered', 'closed')
     """,
+    # A coordinator takes a draft nobody will publish off the waiting list: the row (its Markdown) and its
+    # file stay; only the list forgets it. Saving a draft to the same path again brings it back.
+    """
+    ALTER TABLE drafts ADD COLUMN discarded_at TEXT;
+    ALTER TABLE drafts ADD COLUMN discarded_by TEXT
+    """,
 ]
 SQLITE_WORDS = {"id": "INTEGER PRIMARY KEY", "ref": "INTEGER", "real": "REAL", "blob": "BLOB"}
 MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQLite runs, as it always did

@@ -2,6 +2,7 @@
 written into the knowledge base folder, never over a writer's file and never outside drafts/."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -10,10 +11,12 @@ import yaml
 from indexer.build import build
 from knowledge.answer import Answer
 from knowledge.drafts import (
-    Draft, DraftError, Drafts, gap_draft, nearest_sections, plain_line, thread_draft, to_markdown, waiting,
+    Draft, DraftError, Drafts, UnknownDraft, discard, gap_draft, nearest_sections, plain_line, stored_drafts, thread_draft,
+    to_markdown, waiting,
 )
 from knowledge.gaps import Gaps
 from knowledge.index import Index
+from knowledge.state import now
 from tests.conftest import write
 
 TODAY = date(2026, 11, 28)
@@ -189,11 +192,78 @@ def test_drafts_wait_until_the_build_indexes_them(state, tmp_path, embedder):
     drafts = Drafts(state, source)
     one, two = (drafts.save(thread_draft([{**THREAD[0], "text": text}], "C0SALES", today=TODAY)) for text in ("First thread", "Second thread"))
 
-    def indexed() -> list[str]:
-        return [d.path for d in Index.open(tmp_path / "index").documents()]
+    def indexed() -> list:
+        return Index.open(tmp_path / "index").documents()
 
     build(source, tmp_path / "index", embedder)
     assert [d.title for d in waiting(state, indexed())] == ["First thread", "Second thread"]  # draft: true is not indexed
     one.file.write_text(one.file.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
     build(source, tmp_path / "index", embedder)
     assert [d.path for d in waiting(state, indexed())] == [two.draft.path]
+
+
+def lone(text: str, ts: str = "1700000000.000100") -> Draft:
+    return thread_draft([{**THREAD[0], "ts": ts, "text": text}], "C0SALES", today=TODAY)
+
+
+def published_build(source, index_dir, embedder) -> tuple[list, list]:
+    """Build the index and return what `waiting()` reads from it: the documents and the change log."""
+    build(source, index_dir, embedder)
+    index = Index.open(index_dir)
+    return index.documents(), index.changes()
+
+
+def test_a_discarded_draft_stops_waiting_and_loses_nothing(state, tmp_path, embedder):
+    source = tmp_path / "kb"
+    write(source, "intro.md", "---\ntitle: Intro\n---\n# Intro\n\nHello.\n")
+    drafts = Drafts(state, source)
+    one, two = drafts.save(lone("First thread", "1.1"), by="U0COORD"), drafts.save(lone("Second thread", "2.2"))
+    built = published_build(source, tmp_path / "index", embedder)
+    gone = discard(state, one.id, by="U0COORD")
+    assert (gone.id, gone.path, gone.discarded_by) == (one.id, one.draft.path, "U0COORD") and gone.discarded_at
+    assert [d.id for d in waiting(state, *built)] == [two.id]
+    assert [d.id for d in stored_drafts(state)] == [one.id, two.id]  # kept in the DB
+    assert one.file.read_text(encoding="utf-8") == one.draft.markdown  # and on disk
+    assert discard(state, one.id, by="U0OTHER") == gone  # a second discard keeps the first one's who and when
+    with pytest.raises(UnknownDraft):
+        discard(state, 999, by="U0COORD")
+
+
+def test_drafting_the_same_path_again_brings_a_discarded_draft_back(state, tmp_path):
+    drafts = Drafts(state, tmp_path / "kb")
+    first = drafts.save(lone("On-prem"), by="U0COORD")
+    discard(state, first.id, by="U0COORD")
+    again = drafts.save(lone("On-prem"), by="U0COORD")
+    assert again.id == first.id and [d.id for d in waiting(state, [])] == [first.id]
+
+
+def test_a_draft_published_under_another_path_stops_waiting(state, tmp_path, embedder):
+    source = tmp_path / "kb"
+    write(source, "playbooks/pricing.md", "---\ntitle: On-prem\n---\n# On-prem\n\nAn older page that only shares the title.\n")
+    built = published_build(source, tmp_path / "index", embedder)
+    drafts = Drafts(state, source)
+    moved, kept = drafts.save(lone("On-prem", "1.1")), drafts.save(lone("Discounts for non-profits", "2.2"))
+    assert [d.id for d in waiting(state, *built)] == [moved.id, kept.id]  # the older page is not the draft
+    while now() <= stored_drafts(state)[-1].created_at:  # times are in seconds: publish in a later one
+        time.sleep(0.05)
+    text = moved.file.read_text(encoding="utf-8").replace("draft: true\n", "").replace("title: On-prem", "title: ' on-PREM '")
+    write(source, "playbooks/on-prem.md", text)  # a writer moves it out of drafts/ and publishes it
+    moved.file.unlink()
+    assert [d.id for d in waiting(state, *published_build(source, tmp_path / "index", embedder))] == [kept.id]
+
+
+def test_the_migration_keeps_the_drafts_of_an_existing_db(backend, tmp_path, monkeypatch):
+    import knowledge.state
+    import knowledge.state_pg
+
+    with monkeypatch.context() as old:  # a state DB as the bot left it before drafts could be discarded
+        old.setattr(knowledge.state, "MIGRATIONS", knowledge.state.MIGRATIONS[:-1])
+        old.setattr(knowledge.state_pg, "MIGRATIONS", knowledge.state_pg.MIGRATIONS[:-1])
+        before = backend()
+        before.execute("INSERT INTO drafts (gap_id, path, title, markdown, source, created_by, created_at) "
+                       "VALUES (NULL, 'drafts/old.md', 'Old draft', '# Old', 'thread', 'U0COORD', '2026-01-01T00:00:00+00:00')")
+        before.close()
+    after = backend()  # opening it migrates
+    (old_draft,) = waiting(after, [])
+    assert (old_draft.path, old_draft.discarded_at) == ("drafts/old.md", None)
+    assert discard(after, old_draft.id, by="cli").discarded_by == "cli" and waiting(after, []) == []
