@@ -1,4 +1,4 @@
-"""`kb gaps`: the content-gap log for those who prefer a terminal."""
+"""`kb gaps`: the content-gap log (and the drafts made from it) for those who prefer a terminal."""
 from __future__ import annotations
 
 import sys
@@ -12,15 +12,20 @@ from knowledge.errors import KnowledgeError
 state_option = click.option("--state-db", type=click.Path(path_type=Path), help="The SQLite state DB [env KB_STATE_DB; default state.db; DATABASE_URL overrides it].")
 
 
-def _gaps(ctx: click.Context, state_db: Path | None, embedder=None):
-    from knowledge.gaps import Gaps
+def _state(ctx: click.Context, state_db: Path | None):
     from knowledge.state import open_state
 
     settings: Settings = ctx.find_root().obj.with_overrides(state_db=state_db)
     try:
-        return Gaps(open_state(settings), embedder)
+        return open_state(settings)
     except KnowledgeError as exc:  # e.g. DATABASE_URL unreachable: one line, no traceback
         raise click.ClickException(str(exc)) from None
+
+
+def _gaps(ctx: click.Context, state_db: Path | None, embedder=None):
+    from knowledge.gaps import Gaps
+
+    return Gaps(_state(ctx, state_db), embedder)
 
 
 def _gap(gaps, gap_id: int):
@@ -32,7 +37,7 @@ def _gap(gaps, gap_id: int):
 
 @click.group("gaps")
 def gaps_command() -> None:
-    """Questions the knowledge base could not answer, grouped by meaning."""
+    """Questions the knowledge base could not answer, grouped by meaning, and the drafts written for them."""
 
 
 @gaps_command.command("list")
@@ -106,3 +111,48 @@ def draft_command(ctx, gap_id, source, index_dir, state_db):
     if not saved.written:
         raise click.ClickException(f"{saved.file} already exists; finish or delete it first")
     click.echo(f"Wrote {saved.file}. It stays out of the index until you remove `draft: true`.")
+
+
+@gaps_command.command("drafts")
+@click.option("--status", "wanted", type=click.Choice(["waiting", "published", "discarded", "all"]), default="all", show_default=True)
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory, to tell what is published [env KB_INDEX_DIR].")
+@state_option
+@click.pass_context
+def drafts_command(ctx, wanted, index_dir, state_db):
+    """The saved drafts with their ids: waiting (to publish), published, or discarded."""
+    from knowledge.drafts import reviewed
+    from knowledge.index import Index
+
+    settings: Settings = ctx.find_root().obj.with_overrides(index_dir=index_dir)
+    state = _state(ctx, state_db)
+    try:
+        index = Index.open(settings.index_dir)
+        documents, history = index.documents(), index.changes()
+    except KnowledgeError as exc:  # no index yet: nothing is published
+        click.echo(f"{exc}: every draft not discarded shows as waiting", err=True)
+        documents, history = [], []
+    shown = [(d, s) for d, s in reviewed(state, documents, history) if wanted in ("all", s.split()[0])]
+    if not shown:
+        click.echo(f"No {'' if wanted == 'all' else wanted + ' '}drafts.")
+    for draft, draft_status in shown:
+        gone = f" by {draft.discarded_by or '?'} {(draft.discarded_at or '')[:10]}" if draft_status == "discarded" else ""
+        click.echo(click.style(f"#{draft.id}", bold=True) + f"  [{draft_status}{gone}]  {draft.created_at[:10]}  {draft.path}")
+        click.echo(f"    {draft.title}")
+
+
+@gaps_command.command("discard-draft")
+@click.argument("draft_id", type=int)
+@state_option
+@click.pass_context
+def discard_draft_command(ctx, draft_id, state_db):
+    """Take a draft nobody will publish off the waiting list (the digest's, App Home's); its file and row stay."""
+    from knowledge.drafts import UnknownDraft, discard
+
+    try:
+        draft, discarded = discard(_state(ctx, state_db), draft_id, by="cli")
+    except UnknownDraft:
+        raise click.ClickException(f"no draft {draft_id} (see `kb gaps drafts`)") from None
+    if not discarded:
+        click.echo(f"Draft #{draft.id} ({draft.path}) was already discarded by {draft.discarded_by or '?'} on {(draft.discarded_at or '')[:10]}.")
+        return
+    click.echo(f"Draft #{draft.id} ({draft.path}) is off the waiting list; its file and its copy in the state DB are kept.")

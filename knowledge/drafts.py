@@ -295,17 +295,18 @@ def stored_drafts(state: StateDB) -> list[StoredDraft]:
     return [StoredDraft(*r) for r in rows.fetchall()]
 
 
-def discard(state: StateDB, draft_id: int, by: str | None) -> StoredDraft:
+def discard(state: StateDB, draft_id: int, by: str | None) -> tuple[StoredDraft, bool]:
     """Take a draft off the waiting list; its row and its file stay. UnknownDraft when there is none.
 
-    Discarding it again changes nothing: who discarded it first, and when, is kept.
+    Returns the draft and whether this call discarded it: discarding it again changes nothing (who
+    discarded it first, and when, is kept).
     """
-    state.execute("UPDATE drafts SET discarded_at = ?, discarded_by = ? WHERE id = ? AND discarded_at IS NULL",
-                  (now(), by, draft_id))
+    done = state.execute("UPDATE drafts SET discarded_at = ?, discarded_by = ? WHERE id = ? AND discarded_at IS NULL",
+                         (now(), by, draft_id)).rowcount
     row = state.execute(f"SELECT {STORED_COLUMNS} FROM drafts WHERE id = ?", (draft_id,)).fetchone()
     if row is None:
         raise UnknownDraft(f"no draft {draft_id}")
-    return StoredDraft(*row)
+    return StoredDraft(*row), done == 1
 
 
 def _title_key(title: str) -> str:
@@ -345,8 +346,14 @@ def status(draft: StoredDraft, published: Mapping[int, str]) -> str:
     return "discarded" if draft.discarded_at else "waiting"
 
 
-def waiting(state: StateDB, documents: Iterable[Document], history: Iterable[tuple[str, str, str]] = ()) -> list[StoredDraft]:
-    """Drafts still to publish: not discarded, and no document of the current build publishes them."""
+def reviewed(state: StateDB, documents: Iterable[Document],
+             history: Iterable[tuple[str, str, str]] = ()) -> list[tuple[StoredDraft, str]]:
+    """Every draft in the state DB, oldest first, with its status() against a build's documents and change log."""
     drafts = stored_drafts(state)
     published = publications(drafts, documents, history)
-    return [d for d in drafts if status(d, published) == "waiting"]
+    return [(d, status(d, published)) for d in drafts]
+
+
+def waiting(state: StateDB, documents: Iterable[Document], history: Iterable[tuple[str, str, str]] = ()) -> list[StoredDraft]:
+    """Drafts still to publish: not discarded, and no document of the current build publishes them."""
+    return [d for d, state_of in reviewed(state, documents, history) if state_of == "waiting"]

@@ -1,4 +1,4 @@
-"""`kb gaps list | export --csv | resolve | draft` on a real state DB and index."""
+"""`kb gaps list | export --csv | resolve | draft | drafts | discard-draft` on a real state DB and index."""
 from __future__ import annotations
 
 import csv
@@ -100,3 +100,31 @@ def test_draft_never_overwrites_a_writers_file(filled, tmp_path, sample_index):
     again = CliRunner().invoke(main, ["gaps", "draft", "1", "--source", str(source), "--index", str(sample_index)])
     assert again.exit_code == 1 and "already exists; finish or delete it first" in again.stderr
     assert path.read_text() == "# Edited by a writer\n"
+
+
+def test_drafts_lists_them_and_discard_draft_takes_one_off_the_waiting_list(filled, tmp_path, sample_index):
+    source = tmp_path / "kb"
+    for gap_id in ("1", "2"):
+        assert run("gaps", "draft", gap_id, "--source", str(source), "--index", str(sample_index)).exit_code == 0
+    listed = run("gaps", "drafts", "--index", str(sample_index)).output
+    assert "#1  [waiting]" in listed and "drafts/gap-1-do-we-sign-a-hipaa-baa.md\n    Do we sign a HIPAA BAA\n" in listed
+    assert "#2  [waiting]" in listed
+
+    result = run("gaps", "discard-draft", "1")
+    assert result.output == ("Draft #1 (drafts/gap-1-do-we-sign-a-hipaa-baa.md) is off the waiting list; "
+                             "its file and its copy in the state DB are kept.\n")
+    assert (source / "drafts" / "gap-1-do-we-sign-a-hipaa-baa.md").is_file()
+    listed = run("gaps", "drafts", "--index", str(sample_index)).output
+    assert f"#1  [discarded by cli {date.today().isoformat()}]" in listed and "#2  [waiting]" in listed
+    waiting = run("gaps", "drafts", "--status", "waiting", "--index", str(sample_index)).output
+    assert "#2  [waiting]" in waiting and "#1" not in waiting
+    assert run("gaps", "discard-draft", "1").output.startswith("Draft #1 (drafts/gap-1-do-we-sign-a-hipaa-baa.md) was already discarded by cli")
+
+
+def test_discard_draft_of_an_unknown_id_is_one_line(filled):
+    missing = CliRunner().invoke(main, ["gaps", "discard-draft", "99"])
+    assert missing.exit_code == 1 and missing.stderr == "Error: no draft 99 (see `kb gaps drafts`)\n"
+    garbage = CliRunner().invoke(main, ["gaps", "discard-draft", "x1"])
+    assert garbage.exit_code == 2 and "'x1' is not a valid integer" in garbage.stderr
+    no_index = run("gaps", "drafts", "--index", "/nonexistent")
+    assert no_index.stdout == "No drafts.\n" and "every draft not discarded shows as waiting" in no_index.stderr

@@ -219,12 +219,13 @@ def test_a_discarded_draft_stops_waiting_and_loses_nothing(state, tmp_path, embe
     drafts = Drafts(state, source)
     one, two = drafts.save(lone("First thread", "1.1"), by="U0COORD"), drafts.save(lone("Second thread", "2.2"))
     built = published_build(source, tmp_path / "index", embedder)
-    gone = discard(state, one.id, by="U0COORD")
+    gone, discarded = discard(state, one.id, by="U0COORD")
+    assert discarded
     assert (gone.id, gone.path, gone.discarded_by) == (one.id, one.draft.path, "U0COORD") and gone.discarded_at
     assert [d.id for d in waiting(state, *built)] == [two.id]
     assert [d.id for d in stored_drafts(state)] == [one.id, two.id]  # kept in the DB
     assert one.file.read_text(encoding="utf-8") == one.draft.markdown  # and on disk
-    assert discard(state, one.id, by="U0OTHER") == gone  # a second discard keeps the first one's who and when
+    assert discard(state, one.id, by="U0OTHER") == (gone, False)  # a second one keeps the first one's who and when
     with pytest.raises(UnknownDraft):
         discard(state, 999, by="U0COORD")
 
@@ -266,4 +267,4 @@ def test_the_migration_keeps_the_drafts_of_an_existing_db(backend, tmp_path, mon
     after = backend()  # opening it migrates
     (old_draft,) = waiting(after, [])
     assert (old_draft.path, old_draft.discarded_at) == ("drafts/old.md", None)
-    assert discard(after, old_draft.id, by="cli").discarded_by == "cli" and waiting(after, []) == []
+    assert discard(after, old_draft.id, by="cli")[0].discarded_by == "cli" and waiting(after, []) == []
