@@ -1,10 +1,16 @@
-"""The App Home tab: a dashboard for coordinators; for reps, how to ask and which battlecards exist."""
+"""The App Home tab: a dashboard for coordinators; for reps, how to ask and which battlecards exist.
+
+The dashboard lists the drafts waiting to be published, each with *Discard* (coordinators only). A click on
+the tab has no response_url, so what the bot has to say about it (done, refused, gone) is a `notice` at
+the top of the view it publishes again.
+"""
 from __future__ import annotations
 
-from bot.blocks import context, section
+from bot.blocks import button, context, section
 from bot.mrkdwn import escape, link
 from knowledge.answer import KnowledgeBase
 from knowledge.digest import Digest, percent
+from knowledge.drafts import StoredDraft
 from knowledge.index import Document
 from knowledge.text import trim
 
@@ -26,6 +32,25 @@ DRAFTING = (
     "publishes them and re-indexes."
 )
 DRAFT_LINES = 10
+DISCARD_CONFIRM = {
+    "title": {"type": "plain_text", "text": "Discard this draft?"},
+    "text": {"type": "mrkdwn", "text": "It leaves the list of drafts waiting to be published. Its file and its copy in my database are kept."},
+    "confirm": {"type": "plain_text", "text": "Discard"},
+    "deny": {"type": "plain_text", "text": "Cancel"},
+}
+NOT_FOR_YOU = (
+    "Sorry, managing drafts is for the enablement coordinators. "
+    "If you think you should be one, ask the enablement team."
+)
+BROKEN_DISCARD = "Sorry, that button no longer works: this is the current list."
+GONE_DRAFT = "That draft is not in my database any more: this is the current list."
+FAILED_DISCARD = "Sorry, I could not discard that draft: something went wrong on my side. Please try again in a minute."
+
+
+def discarded(draft: StoredDraft) -> str:
+    """The notice after a coordinator's *Discard*."""
+    return (f"*{escape(trim(draft.title, 150))}* is off the waiting list. Its file (`{escape(draft.path)}`) and its copy "
+            "in my database are kept.")
 
 
 def header(text: str) -> dict:
@@ -37,13 +62,33 @@ def how_to_ask(experts: bool = False) -> str:
     return "\n".join([HOW_TO_ASK, FOLLOW_UP, *([ASK_EXPERT] if experts else [])])
 
 
-def rep_home(competitors: list[Document], experts: bool = False) -> dict:
+def _noticed(notice: str | None) -> list[dict]:
+    return [section(f":information_source: {notice}")] if notice else []
+
+
+def rep_home(competitors: list[Document], experts: bool = False, notice: str | None = None) -> dict:
+    """How to ask, and the battlecards; `notice` (escaped mrkdwn) on top, e.g. why a click was refused."""
     names = ", ".join(escape(c.competitor or c.title) for c in competitors) or "none yet"
-    blocks = [header("Enablement answers"), section(how_to_ask(experts)), {"type": "divider"}, section(f"*Battlecards:* {names}")]
+    blocks = [header("Enablement answers"), *_noticed(notice), section(how_to_ask(experts)), {"type": "divider"},
+              section(f"*Battlecards:* {names}")]
     return {"type": "home", "blocks": blocks}
 
 
-def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Document], experts: bool = False) -> dict:
+def drafts_blocks(drafts: list[StoredDraft]) -> list[dict]:
+    """The drafts waiting to be published, each with *Discard*; the first DRAFT_LINES of them."""
+    if not drafts:
+        return [section("*Drafts waiting to be published*\nNone.")]
+    blocks = [section("*Drafts waiting to be published*")]
+    for d in drafts[:DRAFT_LINES]:
+        discard = {**button("Discard", "draft_discard", str(d.id)), "confirm": DISCARD_CONFIRM}
+        blocks.append({**section(f"• {escape(trim(d.title, 150))} (`{escape(d.path)}`)"), "accessory": discard})
+    if len(drafts) > DRAFT_LINES:
+        blocks.append(context(f"…and {len(drafts) - DRAFT_LINES} more (`kb gaps drafts` lists them all)"))
+    return blocks
+
+
+def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Document], experts: bool = False,
+                     notice: str | None = None) -> dict:
     """This week's questions, answer and helpful rates, expert answers, top open gaps, stale documents, drafts waiting."""
     now, before = digest.current, digest.previous
     helpful_total = now.helpful + now.not_helpful
@@ -51,6 +96,7 @@ def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Docume
     change = now.questions - before.questions
     blocks = [
         header("Enablement dashboard"),
+        *_noticed(notice),
         context(f"The last {digest.length.days} days · only coordinators see this"),
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*Questions*\n{now.questions} ({'+' if change >= 0 else ''}{change} vs the {digest.length.days} days before)"},
@@ -68,9 +114,7 @@ def coordinator_home(digest: Digest, kb: KnowledgeBase, competitors: list[Docume
             f"• {link(d.url or kb.document_link(d.path), d.title)}: {escape(d.owner or 'no owner')}, last reviewed {d.last_reviewed or 'never'}"
             for d in digest.stale[:10]
         ) or "None.")),
-        section("*Drafts waiting to be published*\n" + ("\n".join(
-            f"• {escape(trim(d.title, 150))} (`{escape(d.path)}`)" for d in digest.drafts[:DRAFT_LINES]
-        ) + (f"\n…and {len(digest.drafts) - DRAFT_LINES} more" if len(digest.drafts) > DRAFT_LINES else "") or "None.")),
+        *drafts_blocks(digest.drafts),
         section(DRAFTING),
         {"type": "divider"},
         section(how_to_ask(experts)),

@@ -115,6 +115,20 @@ class SlackSender:
             payload["message"] = message
         return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
 
+    def home_click(self, action_id: str, value: str, user: str = "U0REP1") -> Response:
+        """A button on the App Home tab, as Slack posts it: the view as container, and no response_url."""
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": user, "username": "someone", "team_id": TEAM}, "api_app_id": "A0001",
+            "token": "legacy-verification-token", "trigger_id": f"trigger.{next(_ids)}",
+            "container": {"type": "view", "view_id": "V0HOME"},
+            "view": {"id": "V0HOME", "team_id": TEAM, "type": "home", "blocks": [], "private_metadata": "",
+                     "callback_id": "", "hash": "h", "app_id": "A0001", "bot_id": "B0001"},
+            "actions": [{"action_id": action_id, "block_id": "b1", "value": value, "type": "button",
+                         "text": {"type": "plain_text", "text": "x"}, "action_ts": str(time.time())}],
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
 
 def view_submission(sender: SlackSender, callback_id: str, values: dict, private_metadata: str, user: str) -> Response:
     """A modal's submit, as Slack posts it (form-encoded `payload`)."""
