@@ -93,7 +93,7 @@ def digest_blocks(digest: Digest, kb: KnowledgeBase | None = None) -> list[dict]
         list_section("*Documents that answered most*", used, "No answered questions in this period."),
         list_section(f"*Stale documents* (not reviewed for {digest.stale_days}+ days)", stale, "None: every document was reviewed recently."),
         list_section("*New and changed documents*", changed, "No document was added or changed."),
-        list_section("*Drafts waiting to be published*", drafts, "None: every saved draft is published."),
+        list_section("*Drafts waiting to be published*", drafts, "None: every saved draft is published or discarded."),
     ]
     return blocks[:MAX_BLOCKS]
 
