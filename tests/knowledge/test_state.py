@@ -142,16 +142,24 @@ def test_import_copies_a_sqlite_state_db_once(tmp_path, pg_url, embedder):
     old.claim_digest("2026-W48", "C1")
     old.set_meta("gaps_rechecked_build", "b1")
     gaps.resolve(gaps.list()[0].id, "doc.md")
+    draft = "INSERT INTO drafts (path, title, markdown, source, created_at) VALUES (?, 'T', '# T', 'thread', '2026-11-29')"
+    old.execute(draft, ("drafts/old.md",))
+    old.execute("INSERT INTO expert_requests (question_id, asked_by, relay_channel, channel, created_at) "
+                "VALUES (?, 'U2', 'C1', 'C0EXPERTS', '2026-11-29')", (q2,))
     target = PostgresState(pg_url)
     try:
         added = target.import_from(old)
         assert added == {"gaps": 1, "questions": 2, "feedback": 1, "notifications": 1, "events": 1, "digests": 1, "meta": 1, "vectors": 0,
-                         "expert_requests": 0, "drafts": 0, "nudges": 0}
+                         "expert_requests": 1, "drafts": 1, "nudges": 0}
         assert target.import_from(old) == dict.fromkeys(added, 0)  # idempotent
         assert target.questions() == old.questions() and target.ratings(q2) == {"U3": "helpful"}
         assert not target.first_time("Ev1") and not target.claim_digest("2026-W48", "C1")
         assert [n.user_id for n in Gaps(target, embedder).pending()] == ["U1"]
         assert target.record_question("new", "dm") == q2 + 1  # ids continue after the imported ones
+        target.execute(draft, ("drafts/new.md",))  # in every table with an id: this collided with the imported draft
+        assert [r[0] for r in target.execute("SELECT id FROM drafts ORDER BY id").fetchall()] == [1, 2]
+        target.execute("INSERT INTO expert_requests (question_id, asked_by, relay_channel, channel, created_at) "
+                       "VALUES (?, 'U2', 'C1', 'C0EXPERTS', '2026-11-29')", (q2 + 1,))
         other = StateDB(tmp_path / "other.db")
         other.record_question("something else entirely", "dm")
         with pytest.raises(ImportConflict, match="import into an empty database"):
