@@ -103,6 +103,8 @@ def test_a_dm_slack_turns_away_for_now_is_sent_on_the_next_pass(bot, sample_kb, 
     bot.slack.refuse("chat.postMessage", refusal)
     resolve(bot, gap.id)
     bot.slack.wait_for("chat.postMessage")  # turned away
+    settled = "SELECT COUNT(*) FROM notifications WHERE claimed_at IS NULL OR sent_at IS NOT NULL"
+    eventually(lambda: bot.state.execute(settled).fetchone()[0], lambda n: n == 1)  # the listener let go of it
     bot.slack.allow()
     watcher = GapWatcher(sample_kb, bot_gaps_of(bot, embedder), bot.state, server_client(bot), interval=0.2)
     watcher.tick()
