@@ -12,7 +12,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.expert_views import relay_blocks, relay_closed_blocks
+from bot.expert_views import expert_post_done, relay_blocks, relay_closed_blocks
 from bot.slack_errors import may_pass
 from knowledge.experts import ExpertRequest, Experts
 
@@ -69,9 +69,23 @@ def relay_owed(client: WebClient, experts: Experts, limit: int = BATCH) -> int:
     claimed, done, sent = experts.claim_relays(limit), 0, 0
     try:
         for request in claimed:
-            sent += deliver(client, experts, request)
+            if deliver(client, experts, request):
+                sent += 1
+                mark_delivered(client, request)
             done += 1
     finally:
         for request in claimed[done + 1:]:  # not tried (the one that raised gave itself back): the next pass
             experts.release_relay(request.id)
     return sent
+
+
+def mark_delivered(client: WebClient, request: ExpertRequest) -> None:
+    """The experts' post said the relay would follow: now it says it went. Failing that changes nothing owed."""
+    if not request.ts:
+        return
+    blocks = expert_post_done(request.question or "your question", request.asked_by, request.answered_by or "",
+                              request.status == "answered", "delivered")
+    try:
+        client.chat_update(channel=request.channel, ts=request.ts, text="Answered", blocks=blocks)
+    except (SlackClientError, OSError) as exc:  # SlackApiError included
+        log.warning("Could not update the experts' post for request %s: %s", request.id, exc)

@@ -211,6 +211,8 @@ def test_a_relay_that_failed_for_now_reaches_the_rep_on_the_next_watcher_pass_on
         watcher_pass(bot, sample_kb, embedder, host)
     (relayed,) = delivered(bot)[1:]
     assert relayed.body["thread_ts"] == "1700000700.000001"
+    post = texts(bot.slack.of("chat.update")[-1].body["blocks"])  # the experts' post no longer says "will reach"
+    assert "<@U0EXPERT> answered in this thread; the reply went to <@U0REP1>." in post
     assert "<@U0EXPERT> answered your question" in texts(relayed.body["blocks"]) and "16 weeks paid" in texts(relayed.body["blocks"])
 
 
