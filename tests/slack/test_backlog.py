@@ -2,8 +2,6 @@
 Nothing waits and nothing is lost: the rep hears "I'm swamped" and the question stays stored."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from bot.app import create_app
@@ -12,6 +10,7 @@ from bot.server import http_server
 from bot.work import SWAMPED, Work
 from knowledge.config import Settings
 from knowledge.state import StateDB
+from tests.slack.conftest import serve
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.slack_requests import SIGNING_SECRET, SlackSender
 
@@ -22,8 +21,7 @@ def one_worker(tmp_path, sample_kb):
         settings = Settings(slack_bot_token="xoxb-0001-test-token", slack_signing_secret=SIGNING_SECRET,
                             slack_api_url=slack.api_url, state_db=tmp_path / "state.db")
         state, work = StateDB(settings.state_db), Work(workers=1, backlog=0)
-        server = http_server(create_app(settings, sample_kb, state, work=work), SIGNING_SECRET, "127.0.0.1", 0)
-        threading.Thread(target=server.run, daemon=True).start()
+        server = serve(http_server(create_app(settings, sample_kb, state, work=work), SIGNING_SECRET, "127.0.0.1", 0))
         yield SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", slack.response_url()), slack, state
         server.close()
         work.shutdown()

@@ -3,7 +3,6 @@ and the bot stores again as soon as the database is back."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from bot.app import create_app
 from bot.server import http_server
 from knowledge.config import Settings
 from knowledge.state_pg import PostgresState
+from tests.slack.conftest import serve
 from tests.slack.slack_requests import SIGNING_SECRET, SlackSender
 
 
@@ -20,8 +20,7 @@ def pg_bot(fake_slack, sample_kb, pg_url):
     settings = Settings(slack_bot_token="xoxb-0001-test-token", slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=fake_slack.api_url, database_url=pg_url)
     state = PostgresState(pg_url)
-    server = http_server(create_app(settings, sample_kb, state), SIGNING_SECRET, "127.0.0.1", 0)
-    threading.Thread(target=server.run, daemon=True).start()
+    server = serve(http_server(create_app(settings, sample_kb, state), SIGNING_SECRET, "127.0.0.1", 0))
     yield SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", fake_slack.response_url()), state
     server.close()
     state.close()
