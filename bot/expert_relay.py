@@ -37,8 +37,9 @@ def post(client: WebClient, request: ExpertRequest) -> None:
     client.chat_postMessage(channel=target, thread_ts=request.relay_thread_ts, text=text, blocks=blocks, unfurl_links=False)
 
 
-def deliver(client: WebClient, experts: Experts, request: ExpertRequest) -> bool:
-    """Relay a request whose claim the caller holds, and settle it; False if it did not reach the rep."""
+def deliver(client: WebClient, experts: Experts, request: ExpertRequest) -> str:
+    """Relay a request whose claim the caller holds, and settle it: "delivered", "owed" (a later pass
+    retries it) or "refused" (for good)."""
     try:
         post(client, request)
     except SlackApiError as exc:
@@ -51,17 +52,18 @@ def deliver(client: WebClient, experts: Experts, request: ExpertRequest) -> bool
             experts.relayed(request.id, error=error)
             log.warning("Slack refused the relay of expert request %s to %s: %s; the answer stays on its gap",
                         request.id, request.relay_channel, error)
-        return False
+            return "refused"
+        return "owed"
     except (SlackClientError, OSError) as exc:
         experts.release_relay(request.id)
         log.warning("Could not relay expert request %s to %s (%s: %s); trying again on the next pass",
                     request.id, request.relay_channel, type(exc).__name__, exc)
-        return False
+        return "owed"
     except BaseException:
         experts.release_relay(request.id)
         raise
     experts.relayed(request.id)
-    return True
+    return "delivered"
 
 
 def relay_owed(client: WebClient, experts: Experts, limit: int = BATCH) -> int:
@@ -69,7 +71,7 @@ def relay_owed(client: WebClient, experts: Experts, limit: int = BATCH) -> int:
     claimed, done, sent = experts.claim_relays(limit), 0, 0
     try:
         for request in claimed:
-            if deliver(client, experts, request):
+            if deliver(client, experts, request) == "delivered":
                 sent += 1
                 mark_delivered(client, request)
             done += 1

@@ -35,13 +35,6 @@ def register(app: App, deps: Deps) -> None:
     experts = Experts(deps.state, deps.gaps)
     channel = deps.settings.experts_channel
 
-    def fate(delivered: bool, request_id: int) -> str:
-        """What became of a relay just tried: delivered, owed (the watcher retries), or refused for good."""
-        if delivered:
-            return "delivered"
-        request = experts.get(request_id)
-        return "refused" if request and request.relay_error else "owed"
-
     def send_to_experts(qid: int, user: str, respond) -> None:
         if not channel:  # a button from before KB_EXPERTS_CHANNEL was unset
             private(respond, NOT_SET_UP)
@@ -87,7 +80,7 @@ def register(app: App, deps: Deps) -> None:
             return  # a thread that is not ours, or a later reply: the first one counts
         if not experts.answer(request.id, event.get("text") or "", event["user"]):
             return  # another process took the first reply
-        relay = fate(deliver(app.client, experts, experts.get(request.id)), request.id)  # stored first: a failed relay stays owed
+        relay = deliver(app.client, experts, experts.get(request.id))  # stored first: a failed relay stays owed
         app.client.chat_update(channel=request.channel, ts=request.ts, text="Answered",
                                blocks=expert_post_done(request.question or "your question", request.asked_by, event["user"], True, relay))
 
@@ -106,7 +99,7 @@ def register(app: App, deps: Deps) -> None:
             private(respond, "That question was already answered.")
             return
         request = experts.get(request_id)
-        relay = fate(deliver(app.client, experts, request), request_id)  # first: whatever becomes of the reply below
+        relay = deliver(app.client, experts, request)  # first: whatever becomes of the reply below
         respond(replace_original=True, text="Answered",
                 blocks=expert_post_done(request.question or "your question", request.asked_by, user, False, relay))
 
