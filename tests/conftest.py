@@ -41,10 +41,17 @@ class CountingEmbedder:
         self.fail_after = fail_after
 
     def embed(self, texts):
+        self._count(texts)
+        return self.inner.embed(texts)
+
+    def embed_tokens(self, texts):
+        self._count(texts)
+        return self.inner.embed_tokens(texts)
+
+    def _count(self, texts):
         if self.fail_after is not None and len(self.texts) + len(texts) > self.fail_after:
             raise RuntimeError("embedding failed half-way (injected)")
         self.texts.extend(texts)
-        return self.inner.embed(texts)
 
 
 @pytest.fixture

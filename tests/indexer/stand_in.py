@@ -10,10 +10,16 @@ import hashlib
 import numpy as np
 
 from knowledge.embedder import BUNDLED_MODEL, model_path
+from knowledge.late import DIM, Tokens
+
+PIECE_TABLE = np.random.default_rng(7).integers(-127, 128, (4096, DIM), dtype=np.int16).astype(np.int8)  # codes by piece id
 
 
 class HashEmbedder:
-    """Unit vectors from a hash of each text; records how long each text it was given was."""
+    """Unit vectors from a hash of each text; records how long each text it was given was.
+
+    Its word pieces are the tokenizer's (truncated as the model truncates) when it tokenizes, else one a
+    whitespace word with an id from a hash of the word; a piece's codes are a fixed row chosen by its id."""
 
     name, dim = "stand-in-hash", 16
 
@@ -26,12 +32,30 @@ class HashEmbedder:
             self.tokenizer = AutoTokenizer.from_pretrained(model_path(BUNDLED_MODEL))
 
     def embed(self, texts) -> np.ndarray:
+        return self._embed(list(texts))[0]
+
+    def embed_tokens(self, texts) -> tuple[np.ndarray, list[Tokens]]:
         texts = list(texts)
+        vectors, encoded = self._embed(texts)
+        if encoded is not None:
+            ids = [row[mask.astype(bool)] for row, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+        else:
+            ids = [[int.from_bytes(hashlib.sha256(w.encode()).digest()[:4], "little") >> 1 for w in t.split()] or [0] for t in texts]
+        return vectors, [self.tokens(np.asarray(i, dtype=np.int32)) for i in ids]
+
+    @staticmethod
+    def tokens(pieces: np.ndarray) -> Tokens:
+        codes = PIECE_TABLE[pieces % len(PIECE_TABLE)]
+        scales = 1.0 / np.linalg.norm(codes.astype(np.float32), axis=1).clip(min=1e-12)  # unit vectors, as the model's
+        return Tokens(pieces, codes, scales.astype(np.float32))
+
+    def _embed(self, texts: list[str]):
         self.lengths.extend(len(t) for t in texts)
+        encoded = None
         if self.tokenizer is not None:  # as SentenceTransformer.encode does before the model runs
-            self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
+            encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             digest = hashlib.sha256(text.encode()).digest()[: self.dim]
             out[i] = np.frombuffer(digest, dtype=np.uint8).astype(np.float32) + 1.0
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.linalg.norm(out, axis=1, keepdims=True), encoded
