@@ -8,14 +8,17 @@ a deterministic stand-in (StandInEmbedder): each word gets a fixed random unit v
 of the word), a text is the normalised sum of its words' vectors plus a small per-text random part (seeded
 by a hash of the text), dim 384. Like real sentence embeddings, texts that share words end up close, so
 the neighbourhood structure HNSW relies on exists (vectors from a per-text RNG alone would be uniformly
-spread, HNSW's worst case). Build times are reported with and without the stand-in's own embedding time.
+spread, HNSW's worst case). Its word pieces (knowledge.late) are one a word plus the model's two markers,
+capped at the model's 256, each the word's vector cut to late.DIM: the build writes and search() scores
+as many pieces as the model's would give, give or take word-piece splits. Build times are reported with
+and without the stand-in's own embedding time.
 
 Each build runs in its own subprocess (exact and HNSW alternated) so peak RSS figures do not mix:
   build child:   build(..., force=True) into a fresh dir; time and peak RSS (ru_maxrss).
   serve child:   opens one index and answers 20 searches: the memory of serving it (no model).
   compare child: opens the exact and the HNSW index side by side and interleaves, query by query,
-                 knowledge.search.search(index, vector, text, k=3) with a random unit vector and a
-                 generated question, the dense and lexical parts alone, and dense with FAISS on one
+                 knowledge.search.search(index, vector, text, k=3, tokens=...) with a random unit
+                 vector and a generated question (and its word pieces), the dense and lexical parts alone, and dense with FAISS on one
                  OpenMP thread; then recall@10 (and @50, the pool search() takes) of HNSW against exact,
                  and an efSearch sweep.
 """
@@ -37,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 DIM = 384
 SECTIONS_PER_FILE = 20
 SEED = 20261127
+MAX_PIECES = 256  # the model's max_seq_length: it reads no further, so it gives no more word pieces
 EXACT = 10**12  # approximate_above for "always exact"
 
 # --- a deterministic synthetic enablement corpus -------------------------------------------------
@@ -253,6 +257,30 @@ class StandInEmbedder:
         self.seconds += clock() - start
         return vectors.astype("float32")
 
+    def embed_tokens(self, texts):
+        """The vectors of embed, and per text its word pieces: [CLS], a piece a word, [SEP], as the model cuts them."""
+        from knowledge import late
+
+        np = self._np
+        vectors = self.embed(texts)
+        start = clock()
+        rows, ids, lengths = [], [], []
+        for text in texts:
+            pieces = ["[CLS]", *self._words(text)[: MAX_PIECES - 2], "[SEP]"]
+            rows.extend(self._word(p) for p in pieces)
+            ids.extend(self._piece_id(p) for p in pieces)
+            lengths.append(len(pieces))
+        whole = late.compress(np.array(ids), np.vstack([self._rows[r] for r in rows]), np.eye(DIM, late.DIM, dtype="float32"))
+        ends = np.cumsum(lengths)
+        tokens = [late.Tokens(whole.pieces[e - n:e], whole.codes[e - n:e], whole.scales[e - n:e]) for n, e in zip(lengths, ends)]
+        self.seconds += clock() - start
+        return vectors, tokens
+
+    @staticmethod
+    def _piece_id(piece: str) -> int:
+        """Stable across processes (the question's pieces meet the build's by id), in the model's id range."""
+        return {"[CLS]": 101, "[SEP]": 102}.get(piece) or 1000 + int.from_bytes(hashlib.blake2b(piece.encode(), digest_size=4).digest(), "little") % 29000
+
 
 # --- children -----------------------------------------------------------------------------------
 
@@ -287,7 +315,7 @@ def child_build(source: str, root: str, variant: str, repeat: int) -> dict:
 
 
 def _queries(n: int):
-    """`n` generated questions, their stand-in vectors, and `n` random unit vectors (all seeded)."""
+    """`n` generated questions, their stand-in vectors and word pieces, and `n` random unit vectors (all seeded)."""
     import numpy as np
 
     rng = random.Random(SEED + 1)
@@ -295,7 +323,7 @@ def _queries(n: int):
     texts = [question(rng, vocab) for _ in range(n)]
     random_vectors = np.random.default_rng(SEED + 2).standard_normal((n, DIM)).astype("float32")
     random_vectors /= np.linalg.norm(random_vectors, axis=1, keepdims=True)
-    return texts, StandInEmbedder().embed(texts), random_vectors
+    return texts, *StandInEmbedder().embed_tokens(texts), random_vectors
 
 
 def child_serve(root: str, queries: int) -> dict:
@@ -303,13 +331,13 @@ def child_serve(root: str, queries: int) -> dict:
     from knowledge.index import Index
     from knowledge.search import search
 
-    texts, _, random_vectors = _queries(queries)
+    texts, _, tokens, random_vectors = _queries(queries)
     base = current_rss_mb()
     start = clock()
     index = Index.open(Path(root))
     open_s = clock() - start
     for i in range(queries):
-        search(index, random_vectors[i], texts[i], k=3)
+        search(index, random_vectors[i], texts[i], k=3, tokens=tokens[i])
     return {"open": open_s, "base_rss": base, "peak_rss": peak_rss_mb()}
 
 
@@ -320,7 +348,7 @@ def child_compare(exact_root: str, hnsw_root: str, queries: int, repeat: int) ->
     from knowledge.index import Index, fts_query
     from knowledge.search import POOL, search
 
-    texts, text_vectors, random_vectors = _queries(queries)
+    texts, text_vectors, tokens, random_vectors = _queries(queries)
     indexes = {"exact": Index.open(Path(exact_root)), "hnsw": Index.open(Path(hnsw_root))}
     threads = faiss.omp_get_max_threads()
 
@@ -328,7 +356,7 @@ def child_compare(exact_root: str, hnsw_root: str, queries: int, repeat: int) ->
         index = indexes[variant]
         start = clock()
         if kind == "search":
-            search(index, random_vectors[i], texts[i], k=3)
+            search(index, random_vectors[i], texts[i], k=3, tokens=tokens[i])
         elif kind == "dense":
             index.dense(random_vectors[i], POOL)
         elif kind == "dense1":
