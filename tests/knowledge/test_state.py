@@ -12,6 +12,7 @@ import pytest
 
 from knowledge.answer import Answer
 from knowledge.gaps import Gaps
+from knowledge.late import DIM
 from knowledge.state import MIGRATIONS, ImportConflict, StateDB, StateUnavailable
 from knowledge.state_pg import PostgresState
 
@@ -131,6 +132,19 @@ def test_vectors_are_cached_by_model_and_content_hash(backend):
     assert len(state.cached_vectors("model-a", list(many))) == 1200
 
 
+def test_word_pieces_are_cached_by_model_and_content_hash(backend, embedder):
+    state = backend()
+    _, (short, long) = embedder.embed_tokens(["Up to 20% needs a manager.", "Share the SOC 2 Type II report only after the NDA."])
+    state.store_pieces("model-a", {"h0": short, "h1": long})
+    state.store_pieces("model-a", {"h0": long})  # a stored hash keeps its pieces
+    found = state.cached_pieces("model-a", ["h0", "h1", "h9"])
+    assert sorted(found) == ["h0", "h1"] and found["h0"].pack() == short.pack() and found["h1"].pack() == long.pack()
+    assert (found["h1"].pieces.dtype, found["h1"].codes.dtype, found["h1"].codes.shape) == (np.int32, np.int8, (len(long.pieces), DIM))
+    assert state.cached_pieces("model-b", ["h0"]) == {}
+    state.store_pieces("model-a", {f"m{n}": short for n in range(1200)})  # more than one batch of parameters
+    assert len(state.cached_pieces("model-a", [f"m{n}" for n in range(1200)])) == 1200
+
+
 def test_import_copies_a_sqlite_state_db_once(tmp_path, pg_url, embedder):
     old = StateDB(tmp_path / "old.db")
     gaps = Gaps(old, embedder)
@@ -146,11 +160,15 @@ def test_import_copies_a_sqlite_state_db_once(tmp_path, pg_url, embedder):
     old.execute(draft, ("drafts/old.md",))
     old.execute("INSERT INTO expert_requests (question_id, asked_by, relay_channel, channel, created_at) "
                 "VALUES (?, 'U2', 'C1', 'C0EXPERTS', '2026-11-29')", (q2,))
+    [vector], [tokens] = embedder.embed_tokens(["Uplift is capped at 7%."])
+    old.store_vectors(embedder.name, {"h1": vector})
+    old.store_pieces(embedder.name, {"h1": tokens})
     target = PostgresState(pg_url)
     try:
         added = target.import_from(old)
-        assert added == {"gaps": 1, "questions": 2, "feedback": 1, "notifications": 1, "events": 1, "digests": 1, "meta": 1, "vectors": 0,
-                         "expert_requests": 1, "drafts": 1, "nudges": 0}
+        assert added == {"gaps": 1, "questions": 2, "feedback": 1, "notifications": 1, "events": 1, "digests": 1, "meta": 1, "vectors": 1,
+                         "pieces": 1, "expert_requests": 1, "drafts": 1, "nudges": 0}
+        assert target.cached_pieces(embedder.name, ["h1"])["h1"].pack() == tokens.pack()  # a machine on the new DB embeds nothing again
         assert target.import_from(old) == dict.fromkeys(added, 0)  # idempotent
         assert target.questions() == old.questions() and target.ratings(q2) == {"U3": "helpful"}
         assert not target.first_time("Ev1") and not target.claim_digest("2026-W48", "C1")
