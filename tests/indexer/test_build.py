@@ -91,6 +91,29 @@ def test_editing_one_section_re_embeds_only_that_section(source, tmp_path, count
     assert len(counting.texts) == 1 and "7% off" in counting.texts[0]
 
 
+def chunk_pieces(root) -> dict[tuple[str, str], tuple[int, str, bytes]]:
+    """(path, own heading) -> (chunk id, its text, its word pieces as stored)."""
+    index = LiveIndex(root).get()
+    pieces = late.Pieces(index.dir)
+    return {(c.path, c.heading_path[-1]): (c.id, c.text, pieces.of(c.id).pack())
+            for path in sorted(d.path for d in index.documents()) for c in index.document_chunks(path)}
+
+
+def test_a_rebuild_keeps_the_word_pieces_of_unchanged_chunks_byte_for_byte(source, tmp_path, counting):
+    root = tmp_path / "index"
+    build(source, root, counting)
+    before = chunk_pieces(root)
+    counting.texts.clear()
+    write(source, "playbooks/pricing.md", PRICING.replace("# Pricing playbook\n\n", "# Pricing playbook\n\n## Who to ask\n\nThe deal desk, in #deal-desk.\n\n"))
+    report = build(source, root, counting)
+    after = chunk_pieces(root)
+    assert (report.embedded, report.reused) == (1, 4)
+    assert not any(text in sent for _, text, _ in before.values() for sent in counting.texts)  # no unchanged chunk went to the model
+    assert {key: after[key][2] for key in before} == {key: pieces for key, (_, _, pieces) in before.items()}
+    assert after["playbooks/security.md", "Pen test"][0] == before["playbooks/security.md", "Pen test"][0] + 1  # kept by content, not row
+    assert late.Pieces(current_build(root)).chunks == 5 and len(late.Tokens.unpack(after["playbooks/pricing.md", "Who to ask"][2]).pieces) > 2
+
+
 def test_nothing_changed_means_no_new_build(source, tmp_path, counting):
     root = tmp_path / "index"
     first = build(source, root, counting).build_dir
