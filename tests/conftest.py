@@ -44,9 +44,9 @@ class CountingEmbedder:
         self._count(texts)
         return self.inner.embed(texts)
 
-    def embed_tokens(self, texts):
+    def embed_tokens(self, texts, own=None):
         self._count(texts)
-        return self.inner.embed_tokens(texts)
+        return self.inner.embed_tokens(texts, own)
 
     def _count(self, texts):
         if self.fail_after is not None and len(self.texts) + len(texts) > self.fail_after:

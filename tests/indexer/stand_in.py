@@ -34,14 +34,18 @@ class HashEmbedder:
     def embed(self, texts) -> np.ndarray:
         return self._embed(list(texts))[0]
 
-    def embed_tokens(self, texts) -> tuple[np.ndarray, list[Tokens]]:
+    def embed_tokens(self, texts, own=None) -> tuple[np.ndarray, list[Tokens]]:
+        """As the model's: with `own` (a prefix of each text), only that prefix's pieces (and [CLS] when tokenizing)."""
         texts = list(texts)
         vectors, encoded = self._embed(texts)
         if encoded is not None:
             ids = [row[mask.astype(bool)] for row, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+            keep = [1 + len(i) for i in self.tokenizer(list(own), add_special_tokens=False)["input_ids"]] if own is not None else None
         else:
             ids = [[int.from_bytes(hashlib.sha256(w.encode()).digest()[:4], "little") >> 1 for w in t.split()] or [0] for t in texts]
-        return vectors, [self.tokens(np.asarray(i, dtype=np.int32)) for i in ids]
+            keep = [max(len(o.split()), 1) for o in own] if own is not None else None
+        tokens = [self.tokens(np.asarray(i, dtype=np.int32)) for i in ids]
+        return vectors, tokens if keep is None else [t.head(n) for t, n in zip(tokens, keep)]
 
     @staticmethod
     def tokens(pieces: np.ndarray) -> Tokens:
