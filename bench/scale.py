@@ -257,8 +257,9 @@ class StandInEmbedder:
         self.seconds += clock() - start
         return vectors.astype("float32")
 
-    def embed_tokens(self, texts):
-        """The vectors of embed, and per text its word pieces: [CLS], a piece a word, [SEP], as the model cuts them."""
+    def embed_tokens(self, texts, own=None):
+        """The vectors of embed, and per text its word pieces: [CLS], a piece a word, [SEP], as the model cuts them
+        (with `own`, a prefix of each text, [CLS] and the prefix's words only, as the model's)."""
         from knowledge import late
 
         np = self._np
@@ -273,6 +274,8 @@ class StandInEmbedder:
         whole = late.compress(np.array(ids), np.vstack([self._rows[r] for r in rows]), np.eye(DIM, late.DIM, dtype="float32"))
         ends = np.cumsum(lengths)
         tokens = [late.Tokens(whole.pieces[e - n:e], whole.codes[e - n:e], whole.scales[e - n:e]) for n, e in zip(lengths, ends)]
+        if own is not None:
+            tokens = [t.head(1 + len(self._words(o))) for t, o in zip(tokens, own)]
         self.seconds += clock() - start
         return vectors, tokens
 
