@@ -82,3 +82,12 @@ def test_a_shared_cache_from_before_pieces_fills_them_in_on_the_next_build(tmp_p
     third = CachedEmbedder(CountingEmbedder(embedder), backend())
     assert build(source, tmp_path / "machine-3", third).embedded == 0 and third.inner.texts == []
     assert pieces(tmp_path / "machine-2") == pieces(tmp_path / "machine-3")
+
+
+def test_a_questions_pieces_are_not_cached(embedder, backend):
+    state, asked = backend(), "who approves a 25% discount"
+    cached = CachedEmbedder(CountingEmbedder(embedder), state)
+    [vector], [tokens] = cached.embed_tokens([f"{asked} (deal desk)"], own=[asked])
+    assert cached.inner.texts == [f"{asked} (deal desk)"] and len(tokens.pieces) < len(embedder.embed_tokens([f"{asked} (deal desk)"])[1][0].pieces)
+    key = text_key(embedder.name, f"{asked} (deal desk)")
+    assert state.cached_vectors(embedder.name, [key]) == {} and state.cached_pieces(embedder.name, [key]) == {}

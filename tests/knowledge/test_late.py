@@ -101,6 +101,19 @@ def test_pieces_in_every_chunk_weigh_nothing_and_rarer_pieces_more(root, embedde
     assert by_piece["which"] > by_piece["customer"] == by_piece["laptop"] > 0  # no chunk says "which"; one each the others
 
 
+def test_a_questions_pieces_are_the_words_the_rep_typed_not_the_vocabularys_expansions(embedder):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path(BUNDLED_MODEL))
+    asked = "can we share the SOC2 report"
+    expanded = f"{asked} (Service Organization Control 2)"
+    [full_vector], [full] = embedder.embed_tokens([expanded])
+    [vector], [own] = embedder.embed_tokens([expanded], own=[asked])
+    assert np.array_equal(vector, full_vector)  # the vector still reads the expansion
+    assert tokenizer.convert_ids_to_tokens(own.pieces.tolist()) == ["[CLS]", *tokenizer.tokenize(asked)]
+    assert own.pack() == full.head(len(own.pieces)).pack()  # the typed words' pieces, as read in context of the expansion
+
+
 @pytest.mark.parametrize("question, path", [
     ("signs a cust will not renew", "renewals.md"),  # cust: customer, renew: renewal
     ("where do new emps get a computer", "onboarding.md"),  # emps: hires, computer: laptop
