@@ -22,6 +22,7 @@ from indexer.chunking import MAX_CHARS, Chunk, chunk_document
 from indexer.markdown import Document, MarkdownError, parse_bytes
 from indexer.sources import Skipped, Unreadable, read_bytes, scan
 from indexer.structure import previous_vectors, write_structure
+from knowledge import late
 from knowledge.embedder import Embedder
 from knowledge.config import MAX_FILE_MB
 from knowledge.errors import IndexNotFound, KnowledgeError
@@ -33,7 +34,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 7  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
+FORMAT = 8  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
 
 Progress = Callable[[int, int], None]
 
@@ -69,6 +70,7 @@ class _Previous:
     manifest: dict
     changes: list[tuple[str, str, str]] = ()  # (path, added|changed|removed, when): the digest reads it
     structure: dict[str, np.ndarray] = field(default_factory=dict)  # heading/title vectors by text hash
+    tokens: dict[str, late.Tokens] = field(default_factory=dict)  # chunk content hash -> its word pieces
 
 
 def markdown_files(source: Path) -> list[Path]:
@@ -103,13 +105,14 @@ def build(
             report.chunks = previous.manifest.get("chunks", 0)
             return report
         chunks = [c for doc in docs for c in chunk_document(doc, max_chars)]
-        vectors = _vectors(chunks, embedder, previous.vectors, report, progress)
+        vectors, tokens = _vectors(chunks, embedder, previous, report, progress)
         report.chunks = len(chunks)
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         changes = list(previous.changes) + [
             (path, kind, when) for kind, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) for path in paths
         ]
-        report.build_dir = _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes, previous.structure)
+        report.build_dir = _write(root, docs, hashes, chunks, vectors, tokens, embedder, settings, source, approximate_above, changes,
+                                  previous.structure)
         return report
 
 
@@ -171,28 +174,34 @@ def _previous(root: Path, model: str) -> _Previous:
         return _Previous(doc_hashes, {}, manifest, changes, structure)
     index = faiss.read_index(str(build_dir / VECTORS_FILE))
     matrix = index.reconstruct_n(0, index.ntotal)
-    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes, structure)
+    pieces = late.Pieces(build_dir) if manifest.get("format") == FORMAT else None  # older builds kept none
+    tokens = {h: pieces.of(i) for i, h in chunk_hashes} if pieces else {}
+    return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes, structure, tokens)
 
 
-def _vectors(chunks: list[Chunk], embedder: Embedder, known: dict[str, np.ndarray], report: Report, progress: Progress | None) -> np.ndarray:
+def _vectors(chunks: list[Chunk], embedder: Embedder, previous: _Previous, report: Report,
+             progress: Progress | None) -> tuple[np.ndarray, list[late.Tokens]]:
+    """Each chunk's vector and word pieces: the previous build's where the chunk is unchanged, else the model's."""
     hashes = [c.content_hash(embedder.name) for c in chunks]
+    known = {h: v for h, v in previous.vectors.items() if h in previous.tokens}
     todo = {h: c.embed_text() for h, c in zip(hashes, chunks) if h not in known}
-    fresh = dict(known)
+    fresh, pieces = dict(known), dict(previous.tokens)
     items = list(todo.items())
     # An embedder behind a shared vector cache (knowledge.vector_cache) counts what its model really embedded.
     before = getattr(embedder, "embedded", None)
     for start in range(0, len(items), EMBED_BATCH):
         batch = items[start : start + EMBED_BATCH]
-        for (digest, _), vector in zip(batch, embedder.embed([text for _, text in batch])):
-            fresh[digest] = vector
+        vectors, tokens = embedder.embed_tokens([text for _, text in batch])
+        for (digest, _), vector, token in zip(batch, vectors, tokens):
+            fresh[digest], pieces[digest] = vector, token
         if progress:
             progress(min(start + EMBED_BATCH, len(items)), len(items))
     cached = 0 if before is None else len(todo) - (embedder.embedded - before)
     report.embedded = len(todo) - cached
     report.reused = len(chunks) - sum(1 for h in hashes if h in todo) + cached
     if not chunks:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.vstack([fresh[h] for h in hashes]).astype(np.float32, copy=False)
+        return np.zeros((0, embedder.dim), dtype=np.float32), []
+    return np.vstack([fresh[h] for h in hashes]).astype(np.float32, copy=False), [pieces[h] for h in hashes]
 
 
 def _faiss_index(vectors: np.ndarray, approximate_above: int) -> faiss.Index:
@@ -206,7 +215,7 @@ def _faiss_index(vectors: np.ndarray, approximate_above: int) -> faiss.Index:
     return index
 
 
-def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, approximate_above, changes, known) -> Path:
+def _write(root, docs, hashes, chunks, vectors, tokens, embedder, settings, source, approximate_above, changes, known) -> Path:
     build_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     builds = root / BUILDS
     partial = builds / f"{build_id}.partial"
@@ -219,6 +228,7 @@ def _write(root, docs, hashes, chunks, vectors, embedder, settings, source, appr
         db.conn.close()
         faiss_index = _faiss_index(vectors, approximate_above)
         faiss.write_index(faiss_index, str(partial / VECTORS_FILE))
+        late.write(partial, tokens)
         manifest = {
             **settings,
             "dim": int(embedder.dim),

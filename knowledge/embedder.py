@@ -7,6 +7,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from knowledge.late import Tokens, basis, compress
+
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -15,6 +17,13 @@ class Embedder(Protocol):
     dim: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_tokens(self, texts: Sequence[str], own: Sequence[str] | None = None) -> tuple[np.ndarray, list[Tokens]]:
+        """The vectors of `embed`, and each text's word pieces (knowledge.late), from one model call.
+
+        `own[i]`, a prefix of texts[i], keeps only the pieces of that prefix: a question's vector reads the
+        vocabulary's expansions appended to it, its pieces only the words the rep typed."""
+        ...
 
 
 def model_path(name: str) -> str:
@@ -43,6 +52,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(model_path(name), device="cpu")
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch modules are not guaranteed re-entrant across threads
+        self._projection: np.ndarray | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Encode `texts` into an (n, dim) float32 array of unit vectors."""
@@ -53,3 +63,22 @@ class SentenceTransformerEmbedder:
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
             )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_tokens(self, texts: Sequence[str], own: Sequence[str] | None = None) -> tuple[np.ndarray, list[Tokens]]:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        with self._lock:
+            if self._projection is None:
+                self._projection = basis(self._model[0].auto_model.get_input_embeddings().weight.detach().numpy())
+            outputs = self._model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+        vectors, tokens = [], []
+        for out in outputs:
+            mask = out["attention_mask"].bool()
+            pieces = out["token_embeddings"][mask].float().numpy()
+            tokens.append(compress(out["input_ids"][mask].numpy(), pieces / np.linalg.norm(pieces, axis=1, keepdims=True), self._projection))
+            vectors.append(out["sentence_embedding"].float().numpy())
+        if own is not None:  # [CLS] and the prefix's pieces: a word piece never spans the space before an expansion
+            counts = [1 + len(ids) for ids in self._model.tokenizer(list(own), add_special_tokens=False)["input_ids"]]
+            tokens = [t.head(n) for t, n in zip(tokens, counts)]
+        vectors = np.vstack(vectors).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), tokens

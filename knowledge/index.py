@@ -18,6 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from knowledge import late
 from knowledge.errors import IndexModelMismatch, IndexNotFound
 from knowledge.text import STOPWORDS, terms, words
 from knowledge.vocabulary import Vocabulary
@@ -217,6 +218,17 @@ class Index:
     def structure(self) -> "Structure":
         """Sections, their heading and title vectors, term frequencies, vocabulary (read once)."""
         return Structure.load(self)
+
+    @cached_property
+    def pieces(self) -> late.Pieces | None:
+        """Every chunk's word pieces (knowledge.late); None in a build from before they were kept."""
+        return late.Pieces(self.dir) if (self.dir / late.FILES[0]).exists() else None
+
+    def late_scores(self, question: late.Tokens | None, spans: list[range]) -> np.ndarray:
+        """Per span (a section's chunks): the question's late-interaction score with its best chunk."""
+        if question is None or self.pieces is None:
+            return np.zeros(len(spans), dtype=np.float32)
+        return self.pieces.scores(question, spans)
 
     def span(self, section: int, chunk: int) -> range:
         """The chunks of `section` the ranker reads: all of them, or SECTION_CHUNKS around `chunk`."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from knowledge.answer import Answer
 from knowledge.errors import KnowledgeError
+from knowledge.late import Tokens
 
 MIGRATION_TEMPLATES = [
     """
@@ -152,6 +153,16 @@ MIGRATION_TEMPLATES = [
     ALTER TABLE drafts ADD COLUMN discarded_at TEXT;
     ALTER TABLE drafts ADD COLUMN discarded_by TEXT
     """,
+    # A chunk's word pieces (knowledge.late) come out of the same model call as its vector: a machine that
+    # reuses another's vector needs its pieces too, or it embeds the chunk again.
+    """
+    CREATE TABLE pieces (
+        model TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        tokens {blob} NOT NULL,             -- knowledge.late.Tokens.pack()
+        PRIMARY KEY (model, hash)
+    )
+    """,
 ]
 SQLITE_WORDS = {"id": "INTEGER PRIMARY KEY", "ref": "INTEGER", "real": "REAL", "blob": "BLOB"}
 MIGRATIONS = [t.format(**SQLITE_WORDS) for t in MIGRATION_TEMPLATES]  # what SQLite runs, as it always did
@@ -166,7 +177,7 @@ SELECT_QUESTIONS = (
 TABLES = {
     "gaps": "id", "questions": "id", "feedback": "question_id, user_id", "notifications": "id",
     "events": "event_id", "digests": "period, channel", "meta": "key", "vectors": "model, hash",
-    "expert_requests": "id", "drafts": "id", "nudges": "period, user_id",
+    "pieces": "model, hash", "expert_requests": "id", "drafts": "id", "nudges": "period, user_id",
 }
 
 
@@ -346,21 +357,34 @@ class StateDB:
 
     def cached_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored float32 vectors of those content hashes that `model` has embedded before."""
-        found: dict[str, np.ndarray] = {}
+        return {h: np.frombuffer(bytes(v), dtype=np.float32) for h, v in self._by_hash("vectors", "vector", model, hashes)}
+
+    def _by_hash(self, table: str, column: str, model: str, hashes: Sequence[str]) -> list[tuple[str, bytes]]:
+        rows = []
         wanted = list(dict.fromkeys(hashes))
         for start in range(0, len(wanted), 500):  # SQLite's limit on parameters is 999 on old builds
             batch = wanted[start:start + 500]
-            rows = self.execute(
-                f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({', '.join('?' * len(batch))})", (model, *batch)
+            rows += self.execute(
+                f"SELECT hash, {column} FROM {table} WHERE model = ? AND hash IN ({', '.join('?' * len(batch))})", (model, *batch)
             ).fetchall()
-            found.update((h, np.frombuffer(bytes(v), dtype=np.float32)) for h, v in rows)
-        return found
+        return rows
 
     def store_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Remember `model`'s vectors by content hash (a hash already stored keeps its vector)."""
         self.executemany(
             "INSERT INTO vectors (model, hash, vector) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+        )
+
+    def cached_pieces(self, model: str, hashes: Sequence[str]) -> dict[str, Tokens]:
+        """The stored word pieces of those content hashes that `model` has embedded before."""
+        return {h: Tokens.unpack(bytes(t)) for h, t in self._by_hash("pieces", "tokens", model, hashes)}
+
+    def store_pieces(self, model: str, tokens: dict[str, Tokens]) -> None:
+        """Remember `model`'s word pieces by content hash, as store_vectors does its vectors."""
+        self.executemany(
+            "INSERT INTO pieces (model, hash, tokens) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(model, h, t.pack()) for h, t in tokens.items()],
         )
 
     # -- copying a SQLite state DB in ------------------------------------------------------------
