@@ -3,7 +3,9 @@
     PYTHONPATH=. .venv/bin/python -m bench.fit_ranker            # writes knowledge/ranker.json
 
 Ranking: pairwise logistic regression (RankNet-style, linear): for every fit question, each right
-section in the pool against each wrong one; its coefficients score sections. Verdict: logistic
+section in the pool against each wrong one; its coefficients score sections. Twice: the shortlist
+weights on every feature but late, over the whole pool; then the weights with late, over each question's
+SHORTLIST best sections by the first (knowledge/rank.py: Ranker.rank ranks so). Verdict: logistic
 regression of "the question is answerable" on the best section's features; the threshold is the one
 with the best gap-detection F1 on cross-validated probabilities of the fit half. Only fit halves
 are read (bench/evaluate.py: split_of); the report halves and the aws set are never seen here.
@@ -24,7 +26,7 @@ from indexer.build import build
 from knowledge.answer import KnowledgeBase
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.index import LiveIndex
-from knowledge.rank import FEATURES, VERDICT_EXTRA, WEIGHTS_FILE, Ranker
+from knowledge.rank import FEATURES, LATE, SHORTLIST, VERDICT_EXTRA, WEIGHTS_FILE, Ranker
 from knowledge.search import pool
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -57,13 +59,15 @@ def examples(embedder, sets: list[str]) -> list[Example]:
         source, qfile = SETS[name]
         root = OUT / f"index-{name}"
         build(source, root, embedder)
-        unfitted = Ranker(np.zeros(len(FEATURES)), np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5)
+        none = np.zeros(len(FEATURES))
+        unfitted = Ranker(none, np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5, none)
         kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder, ranker=unfitted)  # the pool needs no weights
         for q in load(qfile):
             if split_of(q["question"]) != "fit":
                 continue
-            index, expanded, vector, named = kb.prepare(q["question"])
+            index, expanded, vector, tokens, named = kb.prepare(q["question"])
             found = pool(index, vector, expanded, "hybrid", named, asked=" ".join(q["question"].split()))
+            found.rows[:, LATE] = index.late_scores(tokens, [c.span for c in found.candidates])  # all: see shortlisted()
             wanted = {(r["path"], norm(r["heading"])) for r in q["relevant"]}
             relevant = np.array([(c.path, norm(c.headings[-1])) in wanted for c in found.candidates], dtype=bool)
             out.append(Example(name, found.rows, relevant, bool(q["relevant"]), found.query.unknown))
@@ -82,6 +86,33 @@ def pairs(data: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ys += [np.ones(len(diff)), np.zeros(len(diff))]
         groups += [np.full(2 * len(diff), g)]
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
+
+
+def without_late(data: list[Example]) -> list[Example]:
+    out = []
+    for ex in data:
+        rows = ex.rows.copy()
+        rows[:, LATE] = 0.0
+        out.append(Example(ex.set, rows, ex.relevant, ex.answerable, ex.unknown))
+    return out
+
+
+def shortlisted(data: list[Example], shortlist: np.ndarray) -> list[Example]:
+    """Each question's SHORTLIST best sections by `shortlist`: the ones the ranker orders with late."""
+    out = []
+    for ex in data:
+        top = np.argsort(-(ex.rows @ shortlist), kind="stable")[:SHORTLIST]
+        out.append(Example(ex.set, ex.rows[top], ex.relevant[top], ex.answerable, ex.unknown))
+    return out
+
+
+def fitted(data: list[Example]) -> tuple[float, np.ndarray]:
+    """C chosen on folds of the answerable questions, then the weights on all of `data`."""
+    c = choose_c([e for e in data if e.answerable])
+    x, y, _ = pairs(data)
+    weights = rank_weights(x, y, c)
+    weights[FEATURES.index("named")] = NAMED_WEIGHT
+    return c, weights
 
 
 def rank_weights(x: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
@@ -151,11 +182,13 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder()
     data = examples(embedder, sets)
     print(f"{len(data)} fit questions ({sum(e.answerable for e in data)} answerable) from {', '.join(sets)}")
-    c = choose_c([e for e in data if e.answerable])
-    x, y, _ = pairs(data)
-    weights = rank_weights(x, y, c)
-    weights[FEATURES.index("named")] = NAMED_WEIGHT
-    ranker = Ranker(weights, np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5)
+    print("shortlist (every feature but late, the whole pool):")
+    short_c, short = fitted(without_late(data))
+    short[LATE] = 0.0
+    data = shortlisted(data, short)
+    print(f"ranking (every feature, each question's {SHORTLIST} best by the shortlist):")
+    c, weights = fitted(data)
+    ranker = Ranker(weights, np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5, short)
     names = FEATURES + VERDICT_EXTRA
     inputs = [names.index(n) for n in VERDICT_INPUTS]
     vx = verdict_rows(data, ranker)[:, inputs]
@@ -173,11 +206,12 @@ def main() -> None:
     verdict_weights = np.zeros(len(names))
     verdict_weights[inputs] = model.coef_[0] / scale
     bias = float(model.intercept_[0] - (model.coef_[0] * mean / scale).sum())
-    print(f"rank: C={c}; fit-half MRR@10 {mrr([e for e in data if e.answerable], weights):.3f}")
+    print(f"rank: C={c}; fit-half MRR@10 {mrr([e for e in data if e.answerable], weights):.3f} (shortlist C={short_c})")
     print(f"verdict: C={model.C}, threshold {threshold} (cross-validated gap F1 on the fit half {f1:.3f})")
     WEIGHTS_FILE.write_text(json.dumps({
         "features": list(FEATURES),
         "rank": {"weights": [round(float(w), 6) for w in weights], "C": c},
+        "shortlist": {"weights": [round(float(w), 6) for w in short], "C": short_c, "size": SHORTLIST},
         "verdict": {"features": list(FEATURES + VERDICT_EXTRA), "weights": [round(float(w), 6) for w in verdict_weights],
                     "bias": round(bias, 6), "threshold": threshold},
         "fitted_on": {"sets": sets, "half": "fit", "questions": len(data), "date": date.today().isoformat(),

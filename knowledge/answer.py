@@ -9,6 +9,7 @@ from knowledge import battlecards
 from knowledge.embedder import Embedder
 from knowledge.followup import in_context
 from knowledge.index import HEADING_SEP, Chunk, Document, Index, LiveIndex
+from knowledge.late import Tokens
 from knowledge.rank import Ranker
 from knowledge.search import RRF_K, Hit, Mode, Results, search
 
@@ -81,8 +82,8 @@ class KnowledgeBase:
             # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
             found, hits = self.follow_up(index, question, searched, k, mode, named or self.named(index, searched))
         else:
-            [(expanded, vector)] = self.encode(index, question)
-            found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker, asked=question)
+            [(expanded, vector, tokens)] = self.encode(index, question)
+            found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker, asked=question, tokens=tokens)
             hits = found.hits
         follows = " ".join(earlier.split()) if searched and earlier else None
         if found.confidence is None:
@@ -93,25 +94,28 @@ class KnowledgeBase:
                   named: frozenset[str]) -> tuple[Results, list[Hit]]:
         """A follow-up searched in context: the lexical leg reads both questions, the dense leg searches
         halfway to the follow-up's own meaning, and the follow-up's own ranking reorders the first hits."""
-        (expanded, context), (own_expanded, own) = self.encode(index, searched, question)  # one model call
+        (expanded, context, tokens), (own_expanded, own, own_tokens) = self.encode(index, searched, question)  # one model call
         vector = (1 - FOLLOW_OWN_MEANING) * context + FOLLOW_OWN_MEANING * own
         vector /= np.linalg.norm(vector) or 1.0
-        found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK), mode=mode, named=named, ranker=self.ranker, asked=searched)
-        alone = search(index, own, own_expanded, k=FOLLOW_ALONE, mode=mode, named=named, ranker=self.ranker, asked=question).hits
+        found = search(index, vector, expanded, k=max(k, FOLLOW_RERANK), mode=mode, named=named, ranker=self.ranker,
+                       asked=searched, tokens=tokens)
+        alone = search(index, own, own_expanded, k=FOLLOW_ALONE, mode=mode, named=named, ranker=self.ranker, asked=question,
+                       tokens=own_tokens).hits
         rank = {section(h): n for n, h in enumerate(alone, 1)}
         head = found.hits[:FOLLOW_RERANK]
         fused = {section(h): 1 / (RRF_K + n) + 1 / (RRF_K + rank.get(section(h), 2 * FOLLOW_ALONE)) for n, h in enumerate(head, 1)}
         return found, (sorted(head, key=lambda h: -fused[section(h)]) + found.hits[FOLLOW_RERANK:])[:k]
 
-    def prepare(self, question: str) -> tuple[Index, str, np.ndarray, frozenset[str]]:
-        """The index, the question with its vocabulary expansions, its vector, the battlecards it names."""
+    def prepare(self, question: str) -> tuple[Index, str, np.ndarray, Tokens, frozenset[str]]:
+        """The index, the question with its vocabulary expansions, its vector and word pieces, the battlecards it names."""
         index = self.index.get()
         return index, *self.encode(index, question)[0], self.named(index, question)
 
-    def encode(self, index: Index, *texts: str) -> list[tuple[str, np.ndarray]]:
-        """Each text with its vocabulary expansions, and its vector (one model call for all)."""
+    def encode(self, index: Index, *texts: str) -> list[tuple[str, np.ndarray, Tokens]]:
+        """Each text with its vocabulary expansions, its vector and word pieces (one model call for all)."""
         expanded = [index.structure.vocabulary.expand(t) for t in texts]  # "CI" also finds "continuous integration"
-        return list(zip(expanded, self.embedder.embed(expanded)))
+        vectors, tokens = self.embedder.embed_tokens(expanded, own=texts)
+        return list(zip(expanded, vectors, tokens))
 
     @staticmethod
     def replaced(index: Index, named: frozenset[str], earlier: str) -> set[str]:

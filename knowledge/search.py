@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from knowledge.index import Chunk, Index
+from knowledge.late import Tokens
 from knowledge.passage import best_passage
 from knowledge.rank import FEATURES, Candidate, Query, Ranker, features
 
@@ -63,11 +64,12 @@ def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, f
 
 
 def _fill(index: Index, candidates: list[Candidate]) -> dict[int, Chunk]:
-    """Attach each candidate's whole section; return the best chunks by id."""
-    spans = {c.section: index.span(c.section, c.chunk) for c in candidates}
-    sections = index.sections(list(spans.values()))
+    """Attach each candidate's whole section (the chunks the ranker reads); return the best chunks by id."""
     for c in candidates:
-        c.content = sections[spans[c.section]]
+        c.span = index.span(c.section, c.chunk)
+    sections = index.sections([c.span for c in candidates])
+    for c in candidates:
+        c.content = sections[c.span]
     return index.chunks([c.chunk for c in candidates])
 
 
@@ -90,7 +92,8 @@ class Pool:
 
 def pool(index: Index, query_vector: np.ndarray, query: str, mode: Mode = "hybrid",
          named: frozenset[str] = frozenset(), asked: str | None = None) -> Pool:
-    """Stage one: the sections of the dense and lexical top POOL chunks, with their features.
+    """Stage one: the sections of the dense and lexical top POOL chunks, with their features (all but
+    late, which the ranker asks for its shortlist: see Ranker.rank and Index.late_scores).
 
     `query` carries the vocabulary's expansions; `asked` is the question without them (default: `query`).
     Whole-section BM25 reads `asked`: the long forms outweigh the rest of a question in one field, and
@@ -108,16 +111,20 @@ def pool(index: Index, query_vector: np.ndarray, query: str, mode: Mode = "hybri
 
 
 def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode: Mode = "hybrid",
-           named: frozenset[str] = frozenset(), ranker: Ranker | None = None, asked: str | None = None) -> Results:
+           named: frozenset[str] = frozenset(), ranker: Ranker | None = None, asked: str | None = None,
+           tokens: Tokens | None = None) -> Results:
     """The `k` best sections for `query`; `named` holds paths of battlecards the question names, `asked`
-    is the question without the vocabulary's expansions."""
+    is the question without the vocabulary's expansions, `tokens` its word pieces (see pool)."""
     found = pool(index, query_vector, query, mode, named, asked)
     candidates, rows, prepared, chunks = found.candidates, found.rows, found.query, found.chunks
     if not candidates:
         return Results([], None)
     use_ranker = mode == "hybrid" and ranker is not None
-    scores = ranker.scores(rows) if use_ranker else np.array(_order(mode, candidates))
-    order = np.argsort(-scores, kind="stable")
+    if use_ranker:
+        scores, order = ranker.rank(rows, lambda ids: index.late_scores(tokens, [candidates[i].span for i in ids]))
+    else:
+        scores = np.array(_order(mode, candidates))
+        order = np.argsort(-scores, kind="stable")
     confidence = ranker.probability(ranker.verdict_row(rows, scores, order, prepared)) if use_ranker else None
     hits = []
     for i in order[:k]:
