@@ -174,8 +174,9 @@ def _previous(root: Path, model: str) -> _Previous:
         return _Previous(doc_hashes, {}, manifest, changes, structure)
     index = faiss.read_index(str(build_dir / VECTORS_FILE))
     matrix = index.reconstruct_n(0, index.ntotal)
-    pieces = late.Pieces(build_dir) if manifest.get("format") == FORMAT else None  # older builds kept none
-    tokens = {h: pieces.of(i) for i, h in chunk_hashes} if pieces else {}
+    # Pieces depend on the model and late.DIM only: a FORMAT change keeps them (builds before FORMAT 8 have none).
+    pieces = late.Pieces(build_dir) if (build_dir / late.FILES[0]).exists() else None
+    tokens = {h: pieces.of(i) for i, h in chunk_hashes} if pieces and pieces.codes.shape[1] == late.DIM else {}
     return _Previous(doc_hashes, {h: matrix[i] for i, h in chunk_hashes}, manifest, changes, structure, tokens)
 
 

@@ -71,12 +71,13 @@ class SentenceTransformerEmbedder:
             if self._projection is None:
                 self._projection = basis(self._model[0].auto_model.get_input_embeddings().weight.detach().numpy())
             outputs = self._model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-        vectors, tokens = [], []
-        for out in outputs:
-            mask = out["attention_mask"].bool()
-            pieces = out["token_embeddings"][mask].float().numpy()
-            tokens.append(compress(out["input_ids"][mask].numpy(), pieces / np.linalg.norm(pieces, axis=1, keepdims=True), self._projection))
-            vectors.append(out["sentence_embedding"].float().numpy())
+        masks = [out["attention_mask"].bool() for out in outputs]
+        pieces = np.concatenate([out["token_embeddings"][m].float().numpy() for out, m in zip(outputs, masks)])
+        ids = np.concatenate([out["input_ids"][m].numpy() for out, m in zip(outputs, masks)])
+        every = compress(ids, pieces / np.linalg.norm(pieces, axis=1, keepdims=True), self._projection)  # one matrix product
+        ends = np.cumsum([int(m.sum()) for m in masks])
+        tokens = [every.rows(end - int(m.sum()), end) for end, m in zip(ends, masks)]
+        vectors = [out["sentence_embedding"].float().numpy() for out in outputs]
         if own is not None:  # [CLS] and the prefix's pieces: a word piece never spans the space before an expansion
             counts = [1 + len(ids) for ids in self._model.tokenizer(list(own), add_special_tokens=False)["input_ids"]]
             tokens = [t.head(n) for t, n in zip(tokens, counts)]
