@@ -65,9 +65,9 @@ def examples(embedder, sets: list[str]) -> list[Example]:
         for q in load(qfile):
             if split_of(q["question"]) != "fit":
                 continue
-            index, expanded, vector, tokens, named = kb.prepare(q["question"])
-            found = pool(index, vector, expanded, "hybrid", named, asked=" ".join(q["question"].split()))
-            found.rows[:, LATE] = index.late_scores(tokens, [c.span for c in found.candidates])  # all: see shortlisted()
+            p = kb.prepare(q["question"])
+            found = pool(p.index, p.vector, p.expanded, "hybrid", p.named, asked=p.question)
+            found.rows[:, LATE] = p.index.late_scores(p.tokens, [c.span for c in found.candidates])  # all: see shortlisted()
             wanted = {(r["path"], norm(r["heading"])) for r in q["relevant"]}
             relevant = np.array([(c.path, norm(c.headings[-1])) in wanted for c in found.candidates], dtype=bool)
             out.append(Example(name, found.rows, relevant, bool(q["relevant"]), found.query.unknown))

@@ -213,6 +213,7 @@ class StandInEmbedder:
 
     name = "stand-in-bow-384"
     dim = DIM
+    whole_words: frozenset[str] = frozenset()
     NOISE = 0.5  # weight of the per-text random part against the unit bag-of-words part
     TABLE = 8192  # per-text part: the sum of 3 rows of a seeded table, picked by a hash of the text
 

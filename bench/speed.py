@@ -44,7 +44,7 @@ class TimingEmbedder:
     """The real embedder, timing its calls (to split a build into model time and the rest)."""
 
     def __init__(self, inner):
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.inner, self.name, self.dim, self.whole_words = inner, inner.name, inner.dim, inner.whole_words
         self.seconds = 0.0
         self.texts = 0
 
@@ -247,7 +247,7 @@ def bench_query(embedder, roots: dict, repeat: int) -> str:
         for q in qs[:5]:
             kb.answer_dict(kb.ask(q))  # warm up caches and the model's first-call costs
         per_q = {k: [[] for _ in qs] for k in ("ask", "floor", "floor1", "search", "mentioned", "render")}
-        encoded = {q: kb.encode(kb.index.get(), " ".join(q.split()))[0] for q in qs}  # (expanded, vector, pieces)
+        encoded = {q: kb.prepare(q) for q in qs}
         threads = torch.get_num_threads()
         for r in range(repeat):
             for n, q in enumerate(qs):
@@ -272,9 +272,9 @@ def bench_query(embedder, roots: dict, repeat: int) -> str:
                     step()
                 # The parts of ask() other than the model, each on its own.
                 index = kb.index.get()
-                question = " ".join(q.split())
-                _, vector, tokens = encoded[q]
+                vector, tokens = encoded[q].vector, encoded[q].tokens
                 start = clock()
+                question = kb.respell(index, " ".join(q.split()))
                 named = frozenset(c.path for c in battlecards.mentioned(question, index.documents("battlecard")))
                 expanded = index.structure.vocabulary.expand(question)
                 per_q["mentioned"][n].append(clock() - start)

@@ -46,6 +46,16 @@ def section(hit: Hit) -> tuple[str, tuple[str, ...]]:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    index: Index
+    question: str  # normalised and respelled: what the ranker's whole-section BM25 and word pieces read
+    expanded: str  # with the vocabulary's expansions: what the lexical leg and the vector read
+    vector: np.ndarray
+    tokens: Tokens
+    named: frozenset[str]  # paths of the battlecards the question names
+
+
+@dataclass(frozen=True)
 class Battlecard:
     document: Document
     sections: list[Chunk]
@@ -72,12 +82,14 @@ class KnowledgeBase:
         `earlier` is the conversation's previous question: it is searched with this one only when this
         one cannot stand alone ("and for enterprise?"), and then `Answer.follows` names it.
         """
-        question = " ".join(question.split())
-        if not question:
-            return Answer(question, False, [])
+        asked = " ".join(question.split())
+        if not asked:
+            return Answer(asked, False, [])
         index = self.index.get()
+        question = self.respell(index, asked)
         named = self.named(index, question)
         searched = in_context(question, earlier, self.replaced(index, named, earlier)) if earlier else None
+        searched = searched and self.respell(index, searched)
         if searched:
             # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
             found, hits = self.follow_up(index, question, searched, k, mode, named or self.named(index, searched))
@@ -87,8 +99,8 @@ class KnowledgeBase:
             hits = found.hits
         follows = " ".join(earlier.split()) if searched and earlier else None
         if found.confidence is None:
-            return Answer(question, self.agreement(hits), hits, follows=follows)
-        return Answer(question, found.confidence >= self.ranker.threshold, hits, found.confidence, follows)
+            return Answer(asked, self.agreement(hits), hits, follows=follows)
+        return Answer(asked, found.confidence >= self.ranker.threshold, hits, found.confidence, follows)
 
     def follow_up(self, index: Index, question: str, searched: str, k: int, mode: Mode,
                   named: frozenset[str]) -> tuple[Results, list[Hit]]:
@@ -106,10 +118,16 @@ class KnowledgeBase:
         fused = {section(h): 1 / (RRF_K + n) + 1 / (RRF_K + rank.get(section(h), 2 * FOLLOW_ALONE)) for n, h in enumerate(head, 1)}
         return found, (sorted(head, key=lambda h: -fused[section(h)]) + found.hits[FOLLOW_RERANK:])[:k]
 
-    def prepare(self, question: str) -> tuple[Index, str, np.ndarray, Tokens, frozenset[str]]:
-        """The index, the question with its vocabulary expansions, its vector and word pieces, the battlecards it names."""
+    def prepare(self, question: str) -> Prepared:
+        """A stand-alone question as ask() searches it (bench/fit_ranker.py reads the pool it gathers)."""
         index = self.index.get()
-        return index, *self.encode(index, question)[0], self.named(index, question)
+        question = self.respell(index, " ".join(question.split()))
+        [(expanded, vector, tokens)] = self.encode(index, question)
+        return Prepared(index, question, expanded, vector, tokens, self.named(index, question))
+
+    def respell(self, index: Index, question: str) -> str:
+        """The question with the shortened and misspelt words spelled out ('cust' -> 'customer')."""
+        return index.structure.vocabulary.respell(question, index.document_frequencies, self.embedder.whole_words)
 
     def encode(self, index: Index, *texts: str) -> list[tuple[str, np.ndarray, Tokens]]:
         """Each text with its vocabulary expansions, its vector and word pieces (one model call for all)."""

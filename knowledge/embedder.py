@@ -15,6 +15,7 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 class Embedder(Protocol):
     name: str
     dim: int
+    whole_words: frozenset[str]  # words the model reads as one piece: real words (see Vocabulary.respell)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -53,6 +54,7 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch modules are not guaranteed re-entrant across threads
         self._projection: np.ndarray | None = None
+        self.whole_words = frozenset(w for w in self._model.tokenizer.get_vocab() if w.isalpha())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Encode `texts` into an (n, dim) float32 array of unit vectors."""

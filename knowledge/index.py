@@ -21,7 +21,7 @@ import numpy as np
 from knowledge import late
 from knowledge.errors import IndexModelMismatch, IndexNotFound
 from knowledge.text import STOPWORDS, terms, words
-from knowledge.vocabulary import Vocabulary
+from knowledge.vocabulary import SPELLED_DF, Vocabulary
 
 # One query is a single vector: FAISS's thread pool only adds contention with torch and the web
 # server (bench/scale.py under load: 48 ms with 2 threads against 0.56 ms with one, at 10k chunks).
@@ -315,7 +315,8 @@ class Structure:
         of_chunk = np.repeat(np.arange(len(rows)), last - first + 1) if rows else np.zeros(0, dtype=np.int64)
         arrays = np.load(index.dir / STRUCTURE_FILE)
         paths = [r[0] for r in index._rows("SELECT path FROM titles ORDER BY id")]
-        vocabulary = Vocabulary(dict(index._rows("SELECT short, long FROM vocabulary")))
+        frequent = dict(index._rows("SELECT term, df FROM terms WHERE df >= ?", [SPELLED_DF]))
+        vocabulary = Vocabulary(dict(index._rows("SELECT short, long FROM vocabulary")), frequent=frequent)
         mean_terms = index._rows("SELECT value FROM stats WHERE key = 'mean_section_terms'")[0][0]
         return cls(first, last, of_chunk, arrays["sections"], dict(zip(paths, arrays["titles"])), len(rows), mean_terms, vocabulary)
 

@@ -37,7 +37,7 @@ class CachedEmbedder:
 
     def __init__(self, inner: Embedder, store: VectorStore):
         self.inner, self.store = inner, store
-        self.name, self.dim = inner.name, inner.dim
+        self.name, self.dim, self.whole_words = inner.name, inner.dim, inner.whole_words
         self.embedded = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Container, Iterable
 
-from knowledge.text import words
+from knowledge.text import STOPWORDS, stem, words
 
 # "Long Form (LF)" / "Long Form (LFs)": the short form is 2-8 capitals (digits and '&' allowed inside);
 # the long form is read backwards from the parenthesis, so the pattern never backtracks over the text.
@@ -19,6 +19,14 @@ _LOOK_BACK = 120  # characters before "(LF)" that may hold its long form (at mos
 # "LF (long form)"
 _SHORT_THEN_LONG = re.compile(r"\b([A-Z][A-Z0-9&]{1,7})s?[ \t]*\(([A-Za-z][\w&' -]{3,80}?)\)")
 _MINOR = frozenset("of and the for to in on a an &".split())
+_WORD_RE = re.compile(r"[^\W_]+")
+SPELLED_DF = 2  # a word is spelled out to a term of at least this many sections
+
+
+def _in_order(short: str, long: str) -> bool:
+    """Every letter of `short` appears in `long`, in order ('respnd' in 'respond')."""
+    rest = iter(long)
+    return all(letter in rest for letter in short)
 
 
 def _initials_match(short: str, long_words: list[str]) -> bool:
@@ -60,11 +68,41 @@ def mine_acronyms(texts: Iterable[str]) -> dict[str, str]:
 
 
 class Vocabulary:
-    """Expands a question with the other form of each acronym, and competitor aliases to their name."""
+    """Expands a question with the other form of each acronym and competitor aliases to their name, and
+    spells out the words it shortens or misspells."""
 
-    def __init__(self, acronyms: dict[str, str], aliases: dict[str, str] | None = None):
+    def __init__(self, acronyms: dict[str, str], aliases: dict[str, str] | None = None,
+                 frequent: dict[str, int] | None = None):
+        """`frequent`: the knowledge base's terms found in SPELLED_DF sections or more, with those counts."""
         self.pairs = {**{k: v for k, v in acronyms.items() if k not in _MINOR}, **(aliases or {})}
         self._long = {v: k for k, v in acronyms.items()}
+        self._by_letter: dict[str, list[str]] = {}  # most frequent first
+        for term, _ in sorted((frequent or {}).items(), key=lambda item: (-item[1], item[0])):
+            if term.isalpha():
+                self._by_letter.setdefault(term[0], []).append(term)
+
+    def spelled_out(self, word: str) -> str | None:
+        """The most frequent term that `word` (one the knowledge base never uses) shortens or misspells:
+        'cust' -> 'customer' (a prefix of four letters or more), 'respnd' -> 'respond' (one letter dropped)."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        for term in self._by_letter.get(word[0], ()):
+            shortens = len(term) > len(word) + 1 and term.startswith(word)
+            if shortens or (len(word) >= 5 and len(term) == len(word) + 1 and _in_order(word, term)):
+                return term
+        return None
+
+    def respell(self, question: str, known: Callable[[list[str]], Container[str]], whole_words: Container[str]) -> str:
+        """`question` with its shortened or misspelt words spelled out: 'cust wants 3 yrs' -> 'customer wants 3 yrs'.
+
+        Reps write 'cust' where the handbook writes 'customer'; spelled out, every leg of the search reads it.
+        Only words the knowledge base never uses (`known(terms)` gives the ones it does) are candidates,
+        and not real words (`whole_words`, the model's own): 'lead' is not short for 'leading'."""
+        asked = {w for w in words(question) if len(w) >= 4 and w.isalpha() and w not in STOPWORDS and w not in whole_words}
+        found = set(known(sorted(asked | {stem(w) for w in asked}))) if asked else set()
+        spelled = {w: term for w in asked
+                   if w not in found and stem(w) not in found and (term := self.spelled_out(w) or self.spelled_out(stem(w)))}
+        return _WORD_RE.sub(lambda m: spelled.get(m.group().lower(), m.group()), question) if spelled else question
 
     def expansions(self, question: str) -> list[str]:
         """The forms a question does not spell out itself: 'ci' -> 'continuous integration', and back."""

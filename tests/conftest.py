@@ -36,7 +36,7 @@ class CountingEmbedder:
     """The real model, counting what it is asked to embed (re-index tests count re-embedded chunks)."""
 
     def __init__(self, inner, fail_after: int | None = None):
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.inner, self.name, self.dim, self.whole_words = inner, inner.name, inner.dim, inner.whole_words
         self.texts: list[str] = []
         self.fail_after = fail_after
 

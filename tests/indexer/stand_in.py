@@ -22,6 +22,7 @@ class HashEmbedder:
     whitespace word with an id from a hash of the word; a piece's codes are a fixed row chosen by its id."""
 
     name, dim = "stand-in-hash", 16
+    whole_words: frozenset[str] = frozenset()
 
     def __init__(self, lengths: list[int] | None = None, tokenize: bool = False):
         self.lengths = lengths if lengths is not None else []

@@ -111,6 +111,24 @@ def test_a_question_in_short_forms_is_expanded_with_the_long_ones_and_back():
     assert vocab.expansions("pov for the proof of value") == []  # both forms there already
 
 
+def test_words_the_knowledge_base_never_uses_are_spelled_out_unless_they_are_real_words():
+    vocab = Vocabulary({}, frequent={"customer": 9, "custom": 3, "respond": 4, "leading": 5, "discount": 2, "quarter": 3})
+    used = {"customer", "custom", "respond", "leading", "discount", "quarter", "want"}
+    known = lambda terms: used.intersection(terms)
+    model_words = frozenset({"lead", "wants", "please"})
+    assert vocab.respell("Cust wants a discout, please respnd", known, model_words) == "customer wants a discount, please respond"
+    # 'custom' is used (never respelled); 'lead' is a real word (not short for 'leading'); 'qtr' is three letters.
+    assert vocab.respell("custom lead for the qtr", known, model_words) == "custom lead for the qtr"
+    assert vocab.spelled_out("quartr") == "quarter" and vocab.spelled_out("quartz") is None  # a letter dropped, not one changed
+
+
+def test_a_rep_s_short_form_searches_as_the_word_it_shortens(sample_kb):
+    short, spelled = sample_kb.ask("cust wants 35% off, who signs"), sample_kb.ask("customer wants 35% off, who signs")
+    assert short.query == "cust wants 35% off, who signs"  # the gap log keeps what the rep typed
+    assert [h.chunk.anchor for h in short.hits] == [h.chunk.anchor for h in spelled.hits]
+    assert short.confidence == pytest.approx(spelled.confidence)
+
+
 def test_the_knowledge_bases_own_acronyms_find_a_section_that_spells_them_out(kb):
     assert kb.index.get().structure.vocabulary.pairs["qre"] == "quarterly ramp exception"
     # The section that only spells it out is found through the mined vocabulary; the one that writes "QRE"
