@@ -92,16 +92,24 @@ class Vocabulary:
                 return term
         return None
 
+    @staticmethod
+    def _unknown_to_model(word: str, whole_words: Container[str]) -> bool:
+        return len(word) >= 4 and word.isalpha() and word not in STOPWORDS and word not in whole_words
+
+    def _spelled(self, word: str, whole_words: Container[str]) -> str | None:
+        """The word spelled out, or its singular ('custs' -> 'cust' -> 'customer') if that is no real word either."""
+        single = stem(word)
+        return self.spelled_out(word) or (self.spelled_out(single) if single != word and self._unknown_to_model(single, whole_words) else None)
+
     def respell(self, question: str, known: Callable[[list[str]], Container[str]], whole_words: Container[str]) -> str:
         """`question` with its shortened or misspelt words spelled out: 'cust wants 3 yrs' -> 'customer wants 3 yrs'.
 
         Reps write 'cust' where the handbook writes 'customer'; spelled out, every leg of the search reads it.
         Only words the knowledge base never uses (`known(terms)` gives the ones it does) are candidates,
         and not real words (`whole_words`, the model's own): 'lead' is not short for 'leading'."""
-        asked = {w for w in words(question) if len(w) >= 4 and w.isalpha() and w not in STOPWORDS and w not in whole_words}
+        asked = {w for w in words(question) if self._unknown_to_model(w, whole_words)}
         found = set(known(sorted(asked | {stem(w) for w in asked}))) if asked else set()
-        spelled = {w: term for w in asked
-                   if w not in found and stem(w) not in found and (term := self.spelled_out(w) or self.spelled_out(stem(w)))}
+        spelled = {w: term for w in asked if w not in found and stem(w) not in found and (term := self._spelled(w, whole_words))}
         return _WORD_RE.sub(lambda m: spelled.get(m.group().lower(), m.group()), question) if spelled else question
 
     def expansions(self, question: str) -> list[str]:

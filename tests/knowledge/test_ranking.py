@@ -112,13 +112,15 @@ def test_a_question_in_short_forms_is_expanded_with_the_long_ones_and_back():
 
 
 def test_words_the_knowledge_base_never_uses_are_spelled_out_unless_they_are_real_words():
-    vocab = Vocabulary({}, frequent={"customer": 9, "custom": 3, "respond": 4, "leading": 5, "discount": 2, "quarter": 3})
+    vocab = Vocabulary({}, frequent={"customer": 9, "custom": 3, "respond": 4, "leading": 5, "discount": 2, "quarter": 3, "therefore": 3})
     used = {"customer", "custom", "respond", "leading", "discount", "quarter", "want"}
     known = lambda terms: used.intersection(terms)
     model_words = frozenset({"lead", "wants", "please"})
     assert vocab.respell("Cust wants a discout, please respnd", known, model_words) == "customer wants a discount, please respond"
     # 'custom' is used (never respelled); 'lead' is a real word (not short for 'leading'); 'qtr' is three letters.
     assert vocab.respell("custom lead for the qtr", known, model_words) == "custom lead for the qtr"
+    # A plural's singular is spelled out too; a stopword's is not ('theres' is not short for 'therefore').
+    assert vocab.respell("theres 2 custs", known, model_words) == "theres 2 customer"
     assert vocab.spelled_out("quartr") == "quarter" and vocab.spelled_out("quartz") is None  # a letter dropped, not one changed
 
 
