@@ -16,12 +16,13 @@ from knowledge.index import Chunk, Index
 from knowledge.late import Tokens
 from knowledge.passage import best_passage
 from knowledge.rank import FEATURES, Candidate, Query, Ranker, features
+from knowledge.vocabulary import READ_CHARS
 
 Mode = Literal["hybrid", "rrf", "dense", "lexical"]
 
 RRF_K = 60  # the constant from Cormack et al.; damps the weight of the very first ranks
 POOL = 50  # candidates taken from each retriever
-MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; more text only slows the lexical query
+MAX_QUERY_CHARS = READ_CHARS  # the model reads ~256 tokens; more text only slows the lexical query
 SNIPPET_CHARS = 600
 
 

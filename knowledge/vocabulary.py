@@ -21,6 +21,7 @@ _SHORT_THEN_LONG = re.compile(r"\b([A-Z][A-Z0-9&]{1,7})s?[ \t]*\(([A-Za-z][\w&' 
 _MINOR = frozenset("of and the for to in on a an &".split())
 _WORD_RE = re.compile(r"[^\W_]+")
 SPELLED_DF = 2  # a word is spelled out to a term of at least this many sections
+READ_CHARS = 2000  # what search reads of a question (search.MAX_QUERY_CHARS): only those words are respelled
 
 
 def _in_order(short: str, long: str) -> bool:
@@ -107,7 +108,7 @@ class Vocabulary:
         Reps write 'cust' where the handbook writes 'customer'; spelled out, every leg of the search reads it.
         Only words the knowledge base never uses (`known(terms)` gives the ones it does) are candidates,
         and not real words (`whole_words`, the model's own): 'lead' is not short for 'leading'."""
-        asked = {w for w in words(question) if self._unknown_to_model(w, whole_words)}
+        asked = {w for w in words(question[:READ_CHARS]) if self._unknown_to_model(w, whole_words)}
         found = set(known(sorted(asked | {stem(w) for w in asked}))) if asked else set()
         spelled = {w: term for w in asked if w not in found and stem(w) not in found and (term := self._spelled(w, whole_words))}
         return _WORD_RE.sub(lambda m: spelled.get(m.group().lower(), m.group()), question) if spelled else question

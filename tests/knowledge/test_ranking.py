@@ -121,6 +121,8 @@ def test_words_the_knowledge_base_never_uses_are_spelled_out_unless_they_are_rea
     assert vocab.respell("custom lead for the qtr", known, model_words) == "custom lead for the qtr"
     # A plural's singular is spelled out too; a stopword's is not ('theres' is not short for 'therefore').
     assert vocab.respell("theres 2 custs", known, model_words) == "theres 2 customer"
+    # Only what search reads is respelled: a 40,000-character message costs no more than a short one.
+    assert vocab.respell("hi " * 20_000 + "cust", known, model_words).endswith("hi cust")
     assert vocab.spelled_out("quartr") == "quarter" and vocab.spelled_out("quartz") is None  # a letter dropped, not one changed
 
 
