@@ -161,6 +161,7 @@ def _print_answer(kb, answer, explain: bool = False) -> None:
     if explain and answer.confidence is not None:
         verdict += f" (confidence {answer.confidence:.2f}, threshold {kb.ranker.threshold:.2f})"
     context = f"  (following up on: {answer.follows})" if answer.follows else ""
+    context += f"  (read as: {answer.read_as})" if explain and answer.read_as else ""
     click.echo(f"Q: {answer.query}{context}\n{verdict}\n")
     for n, hit in enumerate(answer.hits, 1):
         d = kb.hit_dict(hit)

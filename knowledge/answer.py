@@ -38,6 +38,7 @@ class Answer:
     hits: list[Hit]
     confidence: float | None = None  # the verdict's probability that the first hit answers
     follows: str | None = None  # the earlier question, when it was used as context for this one
+    read_as: str | None = None  # the question as searched, when words were spelled out ('cust' -> 'customer')
 
 
 def section(hit: Hit) -> tuple[str, tuple[str, ...]]:
@@ -98,9 +99,10 @@ class KnowledgeBase:
             found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker, asked=question, tokens=tokens)
             hits = found.hits
         follows = " ".join(earlier.split()) if searched and earlier else None
+        read_as = question if question != asked else None
         if found.confidence is None:
-            return Answer(asked, self.agreement(hits), hits, follows=follows)
-        return Answer(asked, found.confidence >= self.ranker.threshold, hits, found.confidence, follows)
+            return Answer(asked, self.agreement(hits), hits, follows=follows, read_as=read_as)
+        return Answer(asked, found.confidence >= self.ranker.threshold, hits, found.confidence, follows, read_as)
 
     def follow_up(self, index: Index, question: str, searched: str, k: int, mode: Mode,
                   named: frozenset[str]) -> tuple[Results, list[Hit]]:
@@ -205,5 +207,5 @@ class KnowledgeBase:
 
     def answer_dict(self, answer: Answer) -> dict:
         confidence = None if answer.confidence is None else round(answer.confidence, 4)
-        return {"query": answer.query, "follows": answer.follows, "answered": answer.answered, "confidence": confidence,
-                "hits": [self.hit_dict(h) for h in answer.hits]}
+        return {"query": answer.query, "read_as": answer.read_as, "follows": answer.follows, "answered": answer.answered,
+                "confidence": confidence, "hits": [self.hit_dict(h) for h in answer.hits]}

@@ -27,12 +27,18 @@ def test_ask_json_has_the_documented_shape(run):
     result = run("ask", "who approves a 30% discount", "--json")
     assert result.exit_code == 0
     body = json.loads(result.output)
-    assert set(body) == {"query", "follows", "answered", "confidence", "hits"} and body["answered"] is True
-    assert body["follows"] is None
+    assert set(body) == {"query", "read_as", "follows", "answered", "confidence", "hits"} and body["answered"] is True
+    assert body["follows"] is None and body["read_as"] is None
     assert 0 <= body["confidence"] <= 1
     assert set(body["hits"][0]) == {"path", "anchor", "title", "heading_path", "snippet", "url", "score", "features"}
     assert body["hits"][0]["path"] == "playbooks/pricing-and-discounting.md"
     assert set(body["hits"][0]["features"]) == set(FEATURES)
+
+
+def test_ask_says_how_it_read_a_question_whose_words_it_spelled_out(run):
+    body = json.loads(run("ask", "cust wants 35% off, who signs", "--json").output)
+    assert body["query"] == "cust wants 35% off, who signs" and body["read_as"] == "customer wants 35% off, who signs"
+    assert "(read as: customer wants 35% off, who signs)" in run("ask", "cust wants 35% off, who signs", "--explain").output
 
 
 def test_ask_after_an_earlier_question_searches_it_as_a_follow_up(run):
