@@ -89,8 +89,11 @@ class KnowledgeBase:
         index = self.index.get()
         question = self.respell(index, asked)
         named = self.named(index, question)
-        searched = in_context(question, earlier, self.replaced(index, named, earlier)) if earlier else None
-        searched = searched and self.respell(index, searched)
+        if earlier:  # read as the search would: "vs umbrela" names umbrella, so "and hooli?" must drop it
+            read_earlier = self.respell(index, " ".join(earlier.split()))
+            searched = in_context(question, read_earlier, self.replaced(index, named, read_earlier))
+        else:
+            searched = None
         if searched:
             # "what about globex" after an acme question is about globex only; "and the landmines?" keeps acme.
             found, hits = self.follow_up(index, question, searched, k, mode, named or self.named(index, searched))

@@ -54,7 +54,8 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch modules are not guaranteed re-entrant across threads
         self._projection: np.ndarray | None = None
-        self.whole_words = frozenset(w for w in self._model.tokenizer.get_vocab() if w.isalpha())
+        # WordPiece writes a word's inner pieces '##ing'; SentencePiece and byte-level BPE mark a word's start instead
+        self.whole_words = frozenset(w for p in self._model.tokenizer.get_vocab() if (w := p.lstrip("▁Ġ")).isalpha())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Encode `texts` into an (n, dim) float32 array of unit vectors."""

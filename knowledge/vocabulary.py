@@ -7,6 +7,7 @@ corpus, lets a question match a section that uses the other form, on both retrie
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from typing import Callable, Container, Iterable
 
@@ -22,6 +23,11 @@ _MINOR = frozenset("of and the for to in on a an &".split())
 _WORD_RE = re.compile(r"[^\W_]+")
 SPELLED_DF = 2  # a word is spelled out to a term of at least this many sections
 READ_CHARS = 2000  # what search reads of a question (search.MAX_QUERY_CHARS): only those words are respelled
+
+
+def _after(prefix: str) -> str:
+    """The first string after every one that begins with `prefix` ('cust' -> 'cusu')."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _in_order(short: str, long: str) -> bool:
@@ -77,21 +83,23 @@ class Vocabulary:
         """`frequent`: the knowledge base's terms found in SPELLED_DF sections or more, with those counts."""
         self.pairs = {**{k: v for k, v in acronyms.items() if k not in _MINOR}, **(aliases or {})}
         self._long = {v: k for k, v in acronyms.items()}
-        self._by_letter: dict[str, list[str]] = {}  # most frequent first
-        for term, _ in sorted((frequent or {}).items(), key=lambda item: (-item[1], item[0])):
-            if term.isalpha():
-                self._by_letter.setdefault(term[0], []).append(term)
+        ranked = sorted((t for t in (frequent or {}) if t.isalpha()), key=lambda t: (-frequent[t], t))
+        self._rank = {t: n for n, t in enumerate(ranked)}  # 0 = the most frequent
+        self._alphabetical = sorted(ranked)
+        self._by_shape: dict[tuple[str, int], list[str]] = {}  # (first letter, length): most frequent first
+        for term in ranked:
+            self._by_shape.setdefault((term[0], len(term)), []).append(term)
 
     def spelled_out(self, word: str) -> str | None:
         """The most frequent term that `word` (one the knowledge base never uses) shortens or misspells:
         'cust' -> 'customer' (a prefix of four letters or more), 'respnd' -> 'respond' (one letter dropped)."""
         if len(word) < 4 or not word.isalpha():
             return None
-        for term in self._by_letter.get(word[0], ()):
-            shortens = len(term) > len(word) + 1 and term.startswith(word)
-            if shortens or (len(word) >= 5 and len(term) == len(word) + 1 and _in_order(word, term)):
-                return term
-        return None
+        begun = self._alphabetical[bisect_left(self._alphabetical, word):bisect_left(self._alphabetical, _after(word))]
+        found = [t for t in begun if len(t) > len(word) + 1]
+        if len(word) >= 5:
+            found += [t for t in self._by_shape.get((word[0], len(word) + 1), ()) if _in_order(word, t)][:1]
+        return min(found, key=self._rank.__getitem__, default=None)
 
     @staticmethod
     def _unknown_to_model(word: str, whole_words: Container[str]) -> bool:

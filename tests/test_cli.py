@@ -47,6 +47,10 @@ def test_ask_after_an_earlier_question_searches_it_as_a_follow_up(run):
     assert alone["follows"] is None and after["follows"] == "what landmines can i set vs globex"
     landmines = lambda body: [h["path"] for h in body["hits"] if h["heading_path"].endswith("› Landmines to set")]
     assert landmines(after) == ["battlecards/hooli.md"] and landmines(alone) == []
+    # An earlier question is read as the search reads it: 'umbrela' names umbrella, which 'and hooli?' replaces.
+    after_typo = json.loads(run("ask", "and hooli?", "--json", "--after", "what landmines can i set vs umbrela").output)
+    assert after_typo["follows"] == "what landmines can i set vs umbrela"
+    assert {h["path"] for h in after_typo["hits"]} == {"battlecards/hooli.md"}
     stands_alone = json.loads(run("ask", "who approves a 30% discount", "--json", "--after", "and hooli?").output)
     assert stands_alone["follows"] is None
     assert "following up on: what landmines" in run("ask", "and hooli?", "--after", "what landmines can i set vs globex").output
