@@ -33,12 +33,12 @@ def trim(text: str, limit: int, ellipsis: str = "…") -> str:
     return cut.rstrip(" ,;:-") + ellipsis
 
 
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")  # a word: letters and digits (what words() and terms() split on)
 
 
 def words(text: str) -> list[str]:
     """Lowercase word tokens (letters and digits), the unit both search and matching work on."""
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 # Words too common to tell sections apart; dropping them keeps lexical matching precise.
@@ -65,4 +65,4 @@ def _term(word: str) -> str | None:
 
 def terms(text: str) -> list[str]:
     """The meaningful, stemmed words of `text`, in order (repeats kept): what lexical features count."""
-    return [t for t in map(_term, _WORD.findall(text.lower())) if t]
+    return [t for t in map(_term, WORD.findall(text.lower())) if t]

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections import Counter
 from typing import Callable, Container, Iterable
 
-from knowledge.text import STOPWORDS, stem, words
+from knowledge.text import STOPWORDS, WORD, stem, words
 
 # "Long Form (LF)" / "Long Form (LFs)": the short form is 2-8 capitals (digits and '&' allowed inside);
 # the long form is read backwards from the parenthesis, so the pattern never backtracks over the text.
@@ -20,7 +20,6 @@ _LOOK_BACK = 120  # characters before "(LF)" that may hold its long form (at mos
 # "LF (long form)"
 _SHORT_THEN_LONG = re.compile(r"\b([A-Z][A-Z0-9&]{1,7})s?[ \t]*\(([A-Za-z][\w&' -]{3,80}?)\)")
 _MINOR = frozenset("of and the for to in on a an &".split())
-_WORD_RE = re.compile(r"[^\W_]+")
 SPELLED_DF = 2  # a word is spelled out to a term of at least this many sections
 READ_CHARS = 2000  # what search reads of a question (search.MAX_QUERY_CHARS): only those words are respelled
 
@@ -119,7 +118,7 @@ class Vocabulary:
         asked = {w for w in words(question[:READ_CHARS]) if self._unknown_to_model(w, whole_words)}
         found = set(known(sorted(asked | {stem(w) for w in asked}))) if asked else set()
         spelled = {w: term for w in asked if w not in found and stem(w) not in found and (term := self._spelled(w, whole_words))}
-        return _WORD_RE.sub(lambda m: spelled.get(m.group().lower(), m.group()), question) if spelled else question
+        return WORD.sub(lambda m: spelled.get(m.group().lower(), m.group()), question) if spelled else question
 
     def expansions(self, question: str) -> list[str]:
         """The forms a question does not spell out itself: 'ci' -> 'continuous integration', and back."""
