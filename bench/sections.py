@@ -3,6 +3,7 @@
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab              # every (path, heading path)
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --grep deal  # only paths/headings matching
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --check      # labels that name no section
+    PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --check --file bench/questions/train/gitlab.jsonl
 
 A label is {"path", "heading"}: the heading is the section's own (deepest) heading, as printed here.
 Parsing only (no model), so it takes a second.
@@ -40,8 +41,10 @@ def main() -> None:
     parser.add_argument("set", choices=sorted(SETS))
     parser.add_argument("--grep", help="Only sections whose path or heading path contains this (case-insensitive).")
     parser.add_argument("--check", action="store_true", help="Report labels in the question set that match no section.")
+    parser.add_argument("--file", type=Path, help="With --check: this question file instead of the set's own.")
     args = parser.parse_args()
     source, qfile = SETS[args.set]
+    qfile = args.file or qfile
     found = sections(source)
     if args.check:
         bad = 0
