@@ -7,9 +7,9 @@ section in the pool against each wrong one; its coefficients score sections. Twi
 weights on every feature but late, over the whole pool; then the weights with late, over each question's
 SHORTLIST best sections by the first (knowledge/rank.py: Ranker.rank ranks so). Verdict: logistic
 regression of "the question is answerable" on the best section's features; the threshold is the one
-with the best gap-detection F1 on cross-validated probabilities of the fit questions. Only fit halves
-are read (bench/evaluate.py: split_of), with bench/questions/train/ (questions for fitting only); the
-report halves and the aws set are never seen here.
+with the best gap-detection F1 on cross-validated probabilities of the fit half. Only fit halves
+are read (bench/evaluate.py: split_of); the report halves, bench/questions/extra/ and the aws set are
+never seen here.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 
-from bench.evaluate import FIT_SETS, OUT, SETS, TRAIN, load, norm, split_of
+from bench.evaluate import FIT_SETS, OUT, SETS, load, norm, split_of
 from indexer.build import build
 from knowledge.answer import KnowledgeBase
 from knowledge.embedder import SentenceTransformerEmbedder
@@ -63,8 +63,9 @@ def examples(embedder, sets: list[str]) -> list[Example]:
         none = np.zeros(len(FEATURES))
         unfitted = Ranker(none, np.zeros(len(FEATURES) + len(VERDICT_EXTRA)), 0.0, 0.5, none)
         kb = KnowledgeBase(LiveIndex(root, embedder.name), embedder, ranker=unfitted)  # the pool needs no weights
-        extra = TRAIN / qfile.name
-        for q in [q for q in load(qfile) if split_of(q["question"]) == "fit"] + (load(extra) if extra.exists() else []):
+        for q in load(qfile):
+            if split_of(q["question"]) != "fit":
+                continue
             p = kb.prepare(q["question"])
             found = pool(p.index, p.vector, p.expanded, "hybrid", p.named, asked=p.question)
             found.rows[:, LATE] = p.index.late_scores(p.tokens, [c.span for c in found.candidates])  # all: see shortlisted()
@@ -206,8 +207,8 @@ def main() -> None:
     verdict_weights = np.zeros(len(names))
     verdict_weights[inputs] = model.coef_[0] / scale
     bias = float(model.intercept_[0] - (model.coef_[0] * mean / scale).sum())
-    print(f"rank: C={c}; in-sample MRR@10 {mrr([e for e in data if e.answerable], weights):.3f} (shortlist C={short_c})")
-    print(f"verdict: C={model.C}, threshold {threshold} (cross-validated gap F1 on the fit questions {f1:.3f})")
+    print(f"rank: C={c}; fit-half MRR@10 {mrr([e for e in data if e.answerable], weights):.3f} (shortlist C={short_c})")
+    print(f"verdict: C={model.C}, threshold {threshold} (cross-validated gap F1 on the fit half {f1:.3f})")
     WEIGHTS_FILE.write_text(json.dumps({
         "features": list(FEATURES),
         "rank": {"weights": [round(float(w), 6) for w in weights], "C": c},
