@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab              # every (path, heading path)
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --grep deal  # only paths/headings matching
     PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --check      # labels that name no section
-    PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --check --file bench/questions/train/gitlab.jsonl
+    PYTHONPATH=. .venv/bin/python -m bench.sections gitlab --check --file bench/questions/extra/gitlab.jsonl
 
 A label is {"path", "heading"}: the heading is the section's own (deepest) heading, as printed here.
 Parsing only (no model), so it takes a second.
