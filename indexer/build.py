@@ -74,7 +74,7 @@ class _Previous:
 
 
 def markdown_files(source: Path) -> list[Path]:
-    """Every *.md below `source` that may be read (see indexer.sources), skipping hidden folders."""
+    """Every Markdown file below `source` that may be read (see indexer.sources), skipping hidden folders."""
     return [source / f.path for f in scan(source)[0]]
 
 

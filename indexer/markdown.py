@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -67,30 +68,47 @@ class Document:
 def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | None = None) -> tuple[dict, str, int]:
     """(front matter, body, number of lines before the body). Raises MarkdownError if it is broken.
 
-    A value that is wrong but harmless to leave out (a malformed `owner_slack`) is dropped and reported
-    in `warnings` instead.
+    Front matter is YAML between `---` lines, or TOML between `+++` lines (Hugo's other form). A value that
+    is wrong but harmless to leave out (a malformed `owner_slack`) is dropped and reported in `warnings`.
     """
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    fence = lines[0].strip() if lines else ""
+    if fence not in ("---", "+++"):
         return {}, text, 0
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    closers = ("---", "...") if fence == "---" else ("+++",)
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in closers), None)
     if end is None:
-        raise MarkdownError(path, 1, "front matter opened with '---' is never closed")
-    try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise MarkdownError(path, line, f"broken front matter: {problem}") from None
+        raise MarkdownError(path, 1, f"front matter opened with '{fence}' is never closed")
+    source = "\n".join(lines[1:end])
+    meta = _yaml(source, path) if fence == "---" else _toml(source, path)
     if not isinstance(meta, dict):
         raise MarkdownError(path, 2, "front matter must be a mapping of `key: value` lines")
     meta = _clean_meta(meta, path, lines[:end], [] if warnings is None else warnings)
     return meta, "\n".join(lines[end + 1 :]), end + 1
 
 
+def _yaml(source: str, path: str):
+    try:
+        return yaml.safe_load(source) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MarkdownError(path, line, f"broken front matter: {problem}") from None
+
+
+def _toml(source: str, path: str) -> dict:
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"\(at line (\d+)", str(exc))
+        problem = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc))
+        raise MarkdownError(path, int(at.group(1)) + 1 if at else 1, f"broken front matter: {problem}") from None
+
+
 def _key_line(lines: list[str], key: str) -> int:
-    return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
+    """The line that sets `key` (YAML `key:` or TOML `key =`), else the first."""
+    return next((n for n, line in enumerate(lines, 1) if re.match(rf"{re.escape(key)}\s*[:=]", line)), 1)
 
 
 def _clean_meta(meta: dict, path: str, lines: list[str], warnings: list[MarkdownError]) -> dict:

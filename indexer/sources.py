@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MB = 1024 * 1024
+MARKDOWN_SUFFIXES = (".md", ".markdown")  # what a knowledge base's Markdown files are named
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symlink"}
 
@@ -50,7 +51,7 @@ def _not_regular(mode: int) -> str:
 
 
 def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Every *.md below `source` that may be read, and every other candidate with its reason.
+    """Every Markdown file (*.md, *.markdown) below `source` that may be read, and every other candidate with its reason.
 
     Hidden folders (.git and the like) are passed over silently; symlinked folders are never followed.
     """
@@ -68,7 +69,7 @@ def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
             elif os.path.islink(os.path.join(folder, name)):
                 dirs.remove(name)
                 skipped.append(_symlinked_folder(root, Path(folder, name)))
-        for name in (n for n in names if n.endswith(".md") and not n.startswith(".")):
+        for name in (n for n in names if n.endswith(MARKDOWN_SUFFIXES) and not n.startswith(".")):
             entry = _check(root, Path(folder, name))
             (files if isinstance(entry, SourceFile) else skipped).append(entry)
     return sorted(files, key=lambda f: f.path.split("/")), sorted(skipped, key=lambda s: s.path.split("/"))  # as Path sorts

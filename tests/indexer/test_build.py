@@ -9,7 +9,7 @@ import pytest
 
 from indexer.build import NothingToIndex, build
 from indexer.chunking import EMBED_CHARS, MAX_CHARS
-from indexer.sources import SourceFile, Unreadable, read_bytes
+from indexer.sources import SourceFile, Unreadable, read_bytes, scan
 from knowledge import late
 from knowledge.answer import KnowledgeBase
 from knowledge.errors import IndexModelMismatch, IndexNotFound
@@ -236,6 +236,13 @@ def test_a_long_running_reader_closes_builds_two_swaps_old(source, tmp_path, emb
 def chunk_texts(root):
     db = sqlite3.connect(current_build(root) / "index.db")
     return [text for (text,) in db.execute("SELECT text FROM chunks")]
+
+
+def test_files_named_md_or_markdown_are_read_and_nothing_else(tmp_path):
+    for name in ("a.md", "b.markdown", "notes.txt", "README", "c.md.bak", ".draft.md"):
+        write(tmp_path / "kb", name, "# T\n\nText.\n")
+    found, skipped = scan(tmp_path / "kb")
+    assert ([f.path for f in found], skipped) == (["a.md", "b.markdown"], [])
 
 
 def test_symlinks_that_leave_the_source_are_skipped_and_reported(source, tmp_path, counting):

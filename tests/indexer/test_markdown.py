@@ -193,9 +193,33 @@ def test_a_heading_over_a_table_of_contents_parents_nothing():
     assert not any(mark in b.text for mark in ("- TOC", "[[_TOC_]]", "{:") for s in doc.sections for b in s.blocks)
 
 
+def test_toml_front_matter_between_plus_lines_is_read_like_yaml():
+    text = textwrap.dedent(
+        """\
+        +++
+        title = "Acme Corp battlecard"
+        type = "battlecard"
+        aliases = ["Acme", "ACME Cloud"]
+        last_reviewed = 2026-09-14
+        url = "https://enablement.example/battlecards/acme"
+        +++
+        ## Objection handling
+
+        Reframe on total cost of ownership.
+        """
+    )
+    doc = parse(text, "battlecards/acme.md")
+    assert (doc.title, doc.doc_type, doc.meta["aliases"]) == ("Acme Corp battlecard", "battlecard", ["Acme", "ACME Cloud"])
+    assert (doc.meta["last_reviewed"], doc.meta["url"]) == ("2026-09-14", "https://enablement.example/battlecards/acme")
+    [section] = doc.sections
+    assert section.heading_path == ("Acme Corp battlecard", "Objection handling")
+    assert (section.line, section.blocks[0].line) == (8, 10)  # lines in the file, front matter included
+
+
 def test_title_falls_back_to_h1_then_folder_name():
     assert parse("# Renewals guide\n\nText.\n", "playbooks/renewals.md").title == "Renewals guide"
     assert parse("Just text.\n", "handbook/deal-desk/index.html.md").title == "Deal desk"
+    assert parse("Just text.\n", "playbooks/renewal-calls.markdown").title == "Renewal calls"
 
 
 @pytest.mark.parametrize(
@@ -207,6 +231,9 @@ def test_title_falls_back_to_h1_then_folder_name():
         ("---\ntitle: t\n---\n\n   \n", 4, "no content"),
         ("# Only a heading\n\n## And another\n", 1, "no content"),
         ("---\ntitle: t\nlast_reviewed: last spring\n---\nText\n", 3, "not a YYYY-MM-DD date"),
+        ('+++\ntitle = "Broken"\nowner = [unclosed\n+++\n# Body\n\nText\n', 3, "broken front matter"),
+        ('+++\ntitle = "never closed"\n\n# Body\n', 1, "opened with '+++' is never closed"),
+        ('+++\ntitle = "t"\nlast_reviewed = "last spring"\n+++\nText\n', 3, "not a YYYY-MM-DD date"),
     ],
 )
 def test_broken_files_name_the_line(text, line, reason):
