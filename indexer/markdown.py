@@ -20,6 +20,11 @@ _TOC_LINE = re.compile(r"^\s*(?:[-*] TOC|\[\[_TOC_\]\]|\[TOC\]|\[\[toc\]\])\s*$"
 _ATTRIBUTES_LINE = re.compile(r"^\s*\{:[^}]*\}\s*$")  # kramdown's `{:toc}`, `{:.no_toc}`: render to nothing
 _HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
 _HTML_TAG = re.compile(r"<[^>]+>")
+# Admonitions (Docusaurus, VuePress): `:::note Title` ... `:::` wrap Markdown; the markers are not text, the title is.
+_ADMONITION = re.compile(r"^([ \t]*):::[ \t]*[\w-]*[ \t]*", re.M)
+# MDX: top-level `import`/`export` statements and `{/* comments */}` are code. Only in .mdx, where they
+# cannot be prose ("export controls apply" can open a paragraph of Markdown).
+_MDX_CODE = re.compile(r"^(?:(?:import|export)[ \t].*|[ \t]*\{/\*.*\*/\}[ \t]*)$", re.M)
 _LIST_KINDS = ("bullet_list", "ordered_list")
 # `owner_slack:` names who owns a document in Slack: a user (U…, or W… on Enterprise Grid) or a user group (S…).
 SLACK_OWNER = re.compile(r"[UWS][A-Z0-9]{2,20}")
@@ -196,7 +201,7 @@ def parse(text: str, path: str) -> Document:
             i += 3
             continue
         end = _block_end(tokens, i)
-        block = _block(tokens[i:end], lines, offset)
+        block = _block(tokens[i:end], lines, offset, mdx=path.endswith(".mdx"))
         if block is not None:
             current.blocks.append(block)
         i = end
@@ -224,12 +229,17 @@ def _block_end(tokens: list[Token], i: int) -> int:
     return len(tokens)
 
 
-def _block(tokens: list[Token], lines: list[str], offset: int) -> Block | None:
+def _block(tokens: list[Token], lines: list[str], offset: int, mdx: bool = False) -> Block | None:
     head = tokens[0]
     if head.map is None:
         return None
     kind = head.type.removesuffix("_open")
     text = _block_text(lines, *head.map)
+    if kind == "paragraph":
+        text = _ADMONITION.sub(r"\1", text)
+        if mdx:
+            text = _MDX_CODE.sub("", text)
+        text = "\n".join(line for line in text.split("\n") if line.strip())
     if kind == "html_block" and not _HTML_TAG.sub("", text).strip():
         return None  # an iframe or figure wrapper: nothing a reader or the model can use
     if not text.strip():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MB = 1024 * 1024
-MARKDOWN_SUFFIXES = (".md", ".markdown")  # what a knowledge base's Markdown files are named
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")  # what a knowledge base's Markdown files are named
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symlink"}
 
@@ -51,7 +51,7 @@ def _not_regular(mode: int) -> str:
 
 
 def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Every Markdown file (*.md, *.markdown) below `source` that may be read, and every other candidate with its reason.
+    """Every Markdown file (*.md, *.markdown, *.mdx) below `source` that may be read, and every other candidate with its reason.
 
     Hidden folders (.git and the like) are passed over silently; symlinked folders are never followed.
     """

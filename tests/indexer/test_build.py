@@ -238,11 +238,11 @@ def chunk_texts(root):
     return [text for (text,) in db.execute("SELECT text FROM chunks")]
 
 
-def test_files_named_md_or_markdown_are_read_and_nothing_else(tmp_path):
-    for name in ("a.md", "b.markdown", "notes.txt", "README", "c.md.bak", ".draft.md"):
+def test_files_named_md_markdown_or_mdx_are_read_and_nothing_else(tmp_path):
+    for name in ("a.md", "b.markdown", "d.mdx", "notes.txt", "README", "c.md.bak", ".draft.md"):
         write(tmp_path / "kb", name, "# T\n\nText.\n")
     found, skipped = scan(tmp_path / "kb")
-    assert ([f.path for f in found], skipped) == (["a.md", "b.markdown"], [])
+    assert ([f.path for f in found], skipped) == (["a.md", "b.markdown", "d.mdx"], [])
 
 
 def test_symlinks_that_leave_the_source_are_skipped_and_reported(source, tmp_path, counting):

@@ -216,6 +216,50 @@ def test_toml_front_matter_between_plus_lines_is_read_like_yaml():
     assert (section.line, section.blocks[0].line) == (8, 10)  # lines in the file, front matter included
 
 
+MDX = textwrap.dedent(
+    """\
+    import Tabs from '@theme/Tabs';
+    import TabItem from '@theme/TabItem';
+
+    # Pricing
+
+    :::note Discounts
+    Up to 20% with approval.
+    :::
+
+    <Tabs>
+    <TabItem value="annual" label="Annual">
+
+    Annual plans are billed upfront.
+
+    </TabItem>
+    </Tabs>
+
+    {/* pricing owner: revops */}
+
+    ```js
+    import { quote } from './quote';
+    ```
+
+    export const reviewed = '2026-09-14';
+    """
+)
+
+
+def test_mdx_code_jsx_tags_and_admonition_markers_are_not_indexed_as_text():
+    [section] = parse(MDX, "docs/pricing.mdx").sections
+    assert [(b.kind, b.text, b.line) for b in section.blocks] == [
+        ("paragraph", "Discounts\nUp to 20% with approval.", 6),
+        ("paragraph", "Annual plans are billed upfront.", 13),
+        ("fence", "```js\nimport { quote } from './quote';\n```", 20),  # code stays code
+    ]
+
+
+def test_only_mdx_files_lose_lines_that_open_with_import_or_export():
+    doc = parse("# Exports\n\nexport controls apply to EU customers.\n\n:::tip\nAsk legal.\n:::\n", "playbooks/exports.md")
+    assert [b.text for b in doc.sections[0].blocks] == ["export controls apply to EU customers.", "Ask legal."]
+
+
 def test_title_falls_back_to_h1_then_folder_name():
     assert parse("# Renewals guide\n\nText.\n", "playbooks/renewals.md").title == "Renewals guide"
     assert parse("Just text.\n", "handbook/deal-desk/index.html.md").title == "Deal desk"
