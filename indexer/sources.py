@@ -51,7 +51,8 @@ def _not_regular(mode: int) -> str:
 
 
 def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Every Markdown file (*.md, *.markdown, *.mdx) below `source` that may be read, and every other candidate with its reason.
+    """Every Markdown file (MARKDOWN_SUFFIXES) below `source` that may be read, and every other candidate
+    with its reason.
 
     Hidden folders (.git and the like) are passed over silently; symlinked folders are never followed.
     """
