@@ -11,6 +11,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from indexer.markup import html_text, prose, unfold_mkdocs
 from knowledge.text import github_anchor
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -19,13 +20,9 @@ _md = MarkdownIt("commonmark", {"html": True}).enable("table")
 _TOC_LINE = re.compile(r"^\s*(?:[-*] TOC|\[\[_TOC_\]\]|\[TOC\]|\[\[toc\]\])\s*$")
 _ATTRIBUTES_LINE = re.compile(r"^\s*\{:[^}]*\}\s*$")  # kramdown's `{:toc}`, `{:.no_toc}`: render to nothing
 _HEADING_ATTR = re.compile(r"\s*\{[:#][^}]*\}\s*$")  # `## Title {#custom-id}` / `{: .class}`
-_HTML_TAG = re.compile(r"<[^>]+>")
-# Admonitions (Docusaurus, VuePress): `:::note Title` ... `:::` wrap Markdown; the markers are not text, the title is.
-_ADMONITION = re.compile(r"^([ \t]*):::[ \t]*[\w-]*[ \t]*", re.M)
-# MDX: top-level `import`/`export` statements and `{/* comments */}` are code. Only in .mdx, where they
-# cannot be prose ("export controls apply" can open a paragraph of Markdown).
-_MDX_CODE = re.compile(r"^(?:(?:import|export)[ \t].*|[ \t]*\{/\*.*\*/\}[ \t]*)$", re.M)
+_NEWLINE = re.compile(r"\r\n?")  # markdown-it breaks lines at a lone \r too: so must the line numbers
 _LIST_KINDS = ("bullet_list", "ordered_list")
+_CODE_KINDS = ("fence", "code_block")
 # `owner_slack:` names who owns a document in Slack: a user (U…, or W… on Enterprise Grid) or a user group (S…).
 SLACK_OWNER = re.compile(r"[UWS][A-Z0-9]{2,20}")
 # A heading is repeated in every chunk row, anchor and embedded heading path of its section: a megabyte
@@ -165,9 +162,9 @@ def _fallback_title(path: str) -> str:
 def parse(text: str, path: str) -> Document:
     """Parse one Markdown file's text into a Document of heading-scoped sections."""
     warnings: list[MarkdownError] = []
-    meta, body, offset = split_front_matter(text, path, warnings)
+    meta, body, offset = split_front_matter(_NEWLINE.sub("\n", text), path, warnings)
     raw = body.split("\n")
-    lines = [("" if _TOC_LINE.match(l) or _ATTRIBUTES_LINE.match(l) else l) for l in raw]
+    lines = unfold_mkdocs([("" if _TOC_LINE.match(l) or _ATTRIBUTES_LINE.match(l) else l) for l in raw])
     tokens = _md.parse("\n".join(lines))
     first_h1 = next(
         (_inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"),
@@ -213,7 +210,7 @@ def parse(text: str, path: str) -> Document:
 
 def _navigation(lines: list[str], after: int) -> bool:
     """Whether the first thing under a heading (past blank and attribute lines) is a TOC placeholder."""
-    following = (l for l in lines[after:] if l.strip() and not _ATTRIBUTES_LINE.match(l))
+    following = (lines[i] for i in range(after, len(lines)) if lines[i].strip() and not _ATTRIBUTES_LINE.match(lines[i]))
     return bool(_TOC_LINE.match(next(following, "")))
 
 
@@ -235,18 +232,17 @@ def _block(tokens: list[Token], lines: list[str], offset: int, mdx: bool = False
         return None
     kind = head.type.removesuffix("_open")
     text = _block_text(lines, *head.map)
+    if kind == "html_block":
+        text = html_text(text)  # an iframe or figure wrapper reads as nothing
+    elif kind not in _CODE_KINDS:
+        text = prose(text, mdx)
     if kind == "paragraph":
-        text = _ADMONITION.sub(r"\1", text)
-        if mdx:
-            text = _MDX_CODE.sub("", text)
         text = "\n".join(line for line in text.split("\n") if line.strip())
-    if kind == "html_block" and not _HTML_TAG.sub("", text).strip():
-        return None  # an iframe or figure wrapper: nothing a reader or the model can use
     if not text.strip():
         return None
     items = []
     if kind in _LIST_KINDS:
-        items = [_block_text(lines, *t.map) for t in tokens if t.type == "list_item_open" and t.level == head.level + 1]
+        items = [prose(_block_text(lines, *t.map), mdx) for t in tokens if t.type == "list_item_open" and t.level == head.level + 1]
     return Block(kind, text, offset + head.map[0] + 1, items)
 
 
@@ -262,4 +258,4 @@ def parse_bytes(raw: bytes, path: str) -> Document:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise MarkdownError(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
-    return parse(text.removeprefix("\ufeff").replace("\r\n", "\n"), path)
+    return parse(text.removeprefix("\ufeff"), path)

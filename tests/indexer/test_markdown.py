@@ -260,6 +260,121 @@ def test_only_mdx_files_lose_lines_that_open_with_import_or_export():
     assert [b.text for b in doc.sections[0].blocks] == ["export controls apply to EU customers.", "Ask legal."]
 
 
+def blocks(text: str, path: str = "handbook/pricing.md") -> list[tuple[str, str]]:
+    return [(b.kind, b.text) for s in parse(text, path).sections for b in s.blocks]
+
+
+def test_html_comments_are_not_text_even_with_a_tag_inside():
+    text = textwrap.dedent(
+        """\
+        # Pricing
+
+        <!-- Old price list, needs updating so commented out:
+        <table><tr><td>Premium</td><td>$19</td></tr></table>
+
+        ## 2019 prices -> retired
+        -->
+
+        Premium is $29 a user<!-- was $19 --> a month. Write `<!-- note -->` to hide a line.
+        """
+    )
+    doc = parse(text, "handbook/pricing.md")
+    assert [s.heading_path for s in doc.sections] == [("Pricing",)]  # no heading from inside the comment
+    assert blocks(text) == [("paragraph", "Premium is $29 a user a month. Write `<!-- note -->` to hide a line.")]
+
+
+def test_template_tag_lines_are_dropped_keeping_the_title_they_name():
+    text = textwrap.dedent(
+        """\
+        # Discounts
+
+        {% hint style="info" %}
+        Ask deal desk first.
+        {% endhint %}
+
+        {{% alert title="Approval needed" color="warning" %}}
+        Over 20% needs the VP.
+        {{% /alert %}}
+
+        {{< youtube id="x1" >}}
+
+        Price is {{ site.price }} a seat.
+
+        ```liquid
+        {% include pricing.html %}
+        ```
+        """
+    )
+    assert blocks(text) == [
+        ("paragraph", "Ask deal desk first."),
+        ("paragraph", "Approval needed\nOver 20% needs the VP."),
+        ("paragraph", "Price is {{ site.price }} a seat."),  # a variable is not a tag line: a reader sees its value
+        ("fence", "```liquid\n{% include pricing.html %}\n```"),  # code stays code
+    ]
+
+
+def test_mkdocs_admonitions_and_tabs_are_prose_not_code():
+    text = textwrap.dedent(
+        """\
+        # Trials
+
+        !!! warning "Trial limits"
+            Trials last 30 days.
+
+            Extensions need a manager.
+
+        === "Annual"
+
+            Billed upfront.
+
+        !!! Important: this line is prose, not a marker.
+
+            indented code after it stays code
+        """
+    )
+    assert blocks(text) == [
+        ("paragraph", "Trial limits\nTrials last 30 days."),
+        ("paragraph", "Extensions need a manager."),
+        ("paragraph", "Annual"),
+        ("paragraph", "Billed upfront."),
+        ("paragraph", "!!! Important: this line is prose, not a marker."),
+        ("code_block", "    indented code after it stays code"),
+    ]
+
+
+def test_an_html_table_reads_as_rows_of_cells():
+    text = textwrap.dedent(
+        """\
+        # Competencies
+
+        <table>
+          <tr><th>Level</th><th>Expectation</th></tr>
+          <tr>
+            <td rowspan="2">Senior</td>
+            <td>Leads discovery &amp; scoping<br>Owns the POV</td>
+          </tr>
+        </table>
+        <script>track("competencies")</script>
+        """
+    )
+    assert blocks(text) == [
+        ("html_block", "Level | Expectation\nSenior | Leads discovery & scoping\nOwns the POV"),
+    ]
+
+
+def test_a_lone_carriage_return_is_a_line_break_and_loses_nothing():
+    doc = parse("# Plans\r\rIntro.\r\r## Pricing\r\r$29 a month.\r\n\r\n## Support\n\nEmail us.\n", "plans.md")
+    assert [(s.heading_path[-1], [b.text for b in s.blocks], s.line) for s in doc.sections] == [
+        ("Plans", ["Intro."], 1),
+        ("Pricing", ["$29 a month."], 5),
+        ("Support", ["Email us."], 9),
+    ]
+
+
+def test_nested_admonitions_lose_every_marker():
+    assert blocks("# Notes\n\n::::info Heads up\n:::tip\nBook early.\n:::\n::::\n") == [("paragraph", "Heads up\nBook early.")]
+
+
 def test_title_falls_back_to_h1_then_folder_name():
     assert parse("# Renewals guide\n\nText.\n", "playbooks/renewals.md").title == "Renewals guide"
     assert parse("Just text.\n", "handbook/deal-desk/index.html.md").title == "Deal desk"
