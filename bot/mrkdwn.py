@@ -1,6 +1,7 @@
 """Slack mrkdwn: escaping what users typed, and turning our Markdown snippets into mrkdwn."""
 from __future__ import annotations
 
+import html
 import re
 
 from knowledge.text import trim
@@ -9,6 +10,7 @@ SECTION_LIMIT = 3000  # Block Kit: characters in one section's text
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s|>]+)\)")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_BREAK = re.compile(r"<br\s*/?>", re.I)  # a line break inside a table cell
 
 
 def escape(text: str) -> str:
@@ -30,8 +32,10 @@ def link(url: str, label: str) -> str:
 
 
 def from_markdown(text: str, limit: int) -> str:
-    """Our Markdown snippet as mrkdwn: escaped, **bold** to *bold*, [t](url) to <url|t>, cut to `limit`."""
-    text = trim(text, limit)
+    """Our Markdown snippet as mrkdwn: escaped, **bold** to *bold*, [t](url) to <url|t>, cut to `limit`.
+
+    HTML entities are read first (`&amp;` in the source is the & a reader sees), then everything is escaped."""
+    text = html.unescape(_BREAK.sub("; ", trim(text, limit)))
     links: list[str] = []
 
     def keep_link(m: re.Match) -> str:

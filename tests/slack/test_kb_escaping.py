@@ -17,7 +17,7 @@ from bot.blocks import battlecard_blocks, battlecard_text, competitor_blocks, hi
 from bot.digest_post import digest_blocks, digest_text
 from bot.gap_views import answered_dm_blocks, resolve_modal
 from bot.home_views import coordinator_home, rep_home
-from bot.mrkdwn import link
+from bot.mrkdwn import from_markdown, link
 from indexer.build import build
 from knowledge.answer import KnowledgeBase
 from knowledge.digest import compute
@@ -222,3 +222,8 @@ def test_every_pure_builder_escapes_kb_text(hostile_kb, tmp_path):
     modal = resolve_modal(gap, kb.index.get().documents(), "{}")
     assert "Discounts <!channel> & <@U123>" in plain_texts(modal)  # an option, literal
     assert all("<" not in t for t in parsed_texts(modal))
+
+
+def test_a_snippet_reads_html_entities_once_and_escapes_what_they_spell():
+    shown = from_markdown("Cases &gt; New &amp; Open<br>Over &lt;$20k: &lt;!channel&gt; [Q&amp;A](https://kb.example/?a=1&amp;b=2)", 500)
+    assert shown == "Cases &gt; New &amp; Open; Over &lt;$20k: &lt;!channel&gt; <https://kb.example/?a=1&amp;b=2|Q&amp;A>"
