@@ -129,6 +129,9 @@ def _read_all(source: Path, report: Report, max_file_mb: float) -> tuple[list[Do
         except MarkdownError as exc:
             report.problems.append(exc)
             continue
+        except (RecursionError, MemoryError, ValueError) as exc:  # a file no parser foresaw: it alone is lost
+            report.problems.append(MarkdownError(file.path, 1, f"could not be read ({type(exc).__name__}: {exc})"[:300]))
+            continue
         if doc.meta.get("draft") is True:
             report.drafts.append(file.path)  # a stub a writer has not finished must not answer reps
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
@@ -28,6 +28,8 @@ SLACK_OWNER = re.compile(r"[UWS][A-Z0-9]{2,20}")
 # A heading is repeated in every chunk row, anchor and embedded heading path of its section: a megabyte
 # "heading" (a paragraph someone marked up as one) must not be multiplied by its section's chunk count.
 MAX_HEADING = 300
+TEXT_KEYS = ("title", "type", "owner", "competitor", "url")  # front-matter values the product reads as text
+MAX_ALIASES = 50
 
 
 class MarkdownError(Exception):
@@ -89,14 +91,30 @@ def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | Non
     return meta, "\n".join(lines[end + 1 :]), end + 1
 
 
+class _NoAliases(yaml.SafeLoader):
+    """Safe YAML without aliases: a few hundred bytes of `*a` referring to `&a` lists expand to billions of items."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+# What a value no writer means makes the parsers raise: `last_reviewed: 2024-02-30`, a 5,000-digit number, a
+# list nested 5,000 deep. Each is that file's broken front matter, not the build's end.
+_UNREADABLE_VALUE = (ValueError, OverflowError, RecursionError)
+
+
 def _yaml(source: str, path: str):
     try:
-        return yaml.safe_load(source) or {}
+        return yaml.load(source, Loader=_NoAliases) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MarkdownError(path, line, f"broken front matter: {problem}") from None
+    except _UNREADABLE_VALUE as exc:
+        raise MarkdownError(path, 1, f"broken front matter: {_reason(exc)}") from None
 
 
 def _toml(source: str, path: str) -> dict:
@@ -106,6 +124,12 @@ def _toml(source: str, path: str) -> dict:
         at = re.search(r"\(at line (\d+)", str(exc))
         problem = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc))
         raise MarkdownError(path, int(at.group(1)) + 1 if at else 1, f"broken front matter: {problem}") from None
+    except _UNREADABLE_VALUE as exc:
+        raise MarkdownError(path, 1, f"broken front matter: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return "nested too deep" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:200]
 
 
 def _key_line(lines: list[str], key: str) -> int:
@@ -113,11 +137,29 @@ def _key_line(lines: list[str], key: str) -> int:
     return next((n for n, line in enumerate(lines, 1) if re.match(rf"{re.escape(key)}\s*[:=]", line)), 1)
 
 
+def _text(value) -> str | None:
+    """A front-matter value as text: a date or a number reads as written; a list or mapping is not text."""
+    if isinstance(value, (list, dict)) or value is None:
+        return None
+    text = (value.isoformat() if isinstance(value, date) else str(value)).strip()[:MAX_HEADING]
+    return text or None
+
+
 def _clean_meta(meta: dict, path: str, lines: list[str], warnings: list[MarkdownError]) -> dict:
+    """Every key the product reads, as the type it reads it as: `competitor: 1234` or `owner: [a, b]` must not
+    reach the bot as a number or a list, where every question would fail on it."""
     meta = {str(k): v for k, v in meta.items()}
+    for key in TEXT_KEYS:
+        value = meta.get(key)
+        meta[key] = _text(value)
+        if value is not None and meta[key] is None and isinstance(value, (list, dict)):
+            warnings.append(MarkdownError(path, _key_line(lines, key), f"{key} is a list or mapping, not text; ignored"))
     aliases = meta.get("aliases") or []
-    meta["aliases"] = [str(a) for a in (aliases if isinstance(aliases, list) else [aliases])]
+    aliases = aliases if isinstance(aliases, list) else [aliases]
+    meta["aliases"] = [a for a in map(_text, aliases[:MAX_ALIASES]) if a]
     reviewed = meta.get("last_reviewed")
+    if isinstance(reviewed, datetime):
+        reviewed = reviewed.date()
     if isinstance(reviewed, str):
         try:
             reviewed = date.fromisoformat(reviewed.strip())
@@ -170,7 +212,7 @@ def parse(text: str, path: str) -> Document:
         (_inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"),
         None,
     )
-    title = str(meta.get("title") or first_h1 or _fallback_title(path)).strip()[:MAX_HEADING]
+    title = (meta["title"] if meta.get("title") else first_h1 or _fallback_title(path)).strip()[:MAX_HEADING]
     seen: dict[str, int] = {}
     sections = [Section((title,), "", offset + 1)]
     stack: list[tuple[int, Section]] = []  # the open headings: level, and the section each began

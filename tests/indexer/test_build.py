@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from datetime import date
 
 import pytest
 
@@ -169,6 +170,18 @@ def test_broken_files_are_reported_and_the_rest_indexes(source, tmp_path, counti
         "broken/latin1.md:1: not valid UTF-8 (byte 0xe9)",
     ]
     assert report.chunks == 4
+
+
+def test_front_matter_of_odd_types_neither_stops_the_build_nor_the_questions(source, tmp_path, embedder):
+    write(source, "battlecards/numbers.md", "---\ntype: battlecard\ncompetitor: 1234\nowner: 42\n"
+          "last_reviewed: 2024-01-01 10:00:00\n---\n# 1234 battlecard\n\nThey undercut on price.\n")
+    write(source, "broken/deep.md", "---\naliases: " + "[" * 5000 + "\n---\nText\n")
+    report = build(source, tmp_path / "index", embedder)
+    assert [str(p) for p in report.problems] == ["broken/deep.md:1: broken front matter: nested too deep"]
+    kb = KnowledgeBase(LiveIndex(tmp_path / "index", embedder.name), embedder)
+    [card] = kb.index.get().documents("battlecard")
+    assert (card.competitor, card.owner, card.last_reviewed) == ("1234", "42", date(2024, 1, 1))
+    assert kb.ask("how do we handle 1234 undercutting on price").hits[0].chunk.path == "battlecards/numbers.md"
 
 
 def test_nothing_indexable_is_an_error(tmp_path, counting):
