@@ -30,6 +30,8 @@ _MKDOCS_MARKER = re.compile(
 )
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TAG = re.compile(r"<[^>]+>")
+# A component's visible name is an attribute: `<TabItem label="Annual">`, `<CalloutBox title="Heads up">`.
+_NAMED_TAG = re.compile(r'<[A-Za-z][^>]*?\b(?:title|label|summary|header|heading)="([^"<>]+)"[^>]*>')
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 _TABLE = re.compile(r"<t[dhr]\b", re.I)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.I)
@@ -80,11 +82,12 @@ def prose(text: str, mdx: bool = False) -> str:
 
 
 def html_text(text: str) -> str:
-    """An HTML block's words: tags, comments and scripts gone, a table row to a line with cells split by |."""
+    """An HTML block's words: tags, comments and scripts gone (a component's title or label kept), a table
+    row to a line with cells split by |."""
     text = _SCRIPT.sub("", _COMMENT.sub("", text))
     if _TABLE.search(text):  # a row's cells are spread over lines: a row is one line
         text = " ".join(text.split())
     text = _LINE_BREAK.sub("\n", _CELL_END.sub(" | ", text))
-    text = html.unescape(_TAG.sub("", text))
+    text = html.unescape(_TAG.sub("", _NAMED_TAG.sub(lambda m: f"\n{m.group(1)}\n", text)))
     lines = (" ".join(line.split()).strip(" |") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

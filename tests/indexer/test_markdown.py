@@ -246,10 +246,11 @@ MDX = textwrap.dedent(
 )
 
 
-def test_mdx_code_jsx_tags_and_admonition_markers_are_not_indexed_as_text():
+def test_mdx_code_jsx_tags_and_admonition_markers_are_not_indexed_as_text_but_labels_are():
     [section] = parse(MDX, "docs/pricing.mdx").sections
     assert [(b.kind, b.text, b.line) for b in section.blocks] == [
         ("paragraph", "Discounts\nUp to 20% with approval.", 6),
+        ("html_block", "Annual", 10),  # a tab's label is what its reader sees; its value is not
         ("paragraph", "Annual plans are billed upfront.", 13),
         ("fence", "```js\nimport { quote } from './quote';\n```", 20),  # code stays code
     ]
@@ -393,6 +394,16 @@ def test_title_falls_back_to_h1_then_folder_name():
         ('+++\ntitle = "Broken"\nowner = [unclosed\n+++\n# Body\n\nText\n', 3, "broken front matter"),
         ('+++\ntitle = "never closed"\n\n# Body\n', 1, "opened with '+++' is never closed"),
         ('+++\ntitle = "t"\nlast_reviewed = "last spring"\n+++\nText\n', 3, "not a YYYY-MM-DD date"),
+        # Values the parsers raise on (not YAML or TOML errors): each is this file's problem, not the build's end.
+        ("---\nlast_reviewed: 2024-02-30\n---\nText\n", 1, "day is out of range"),
+        ('+++\nlast_reviewed = 2024-02-30\n+++\nText\n', 2, "broken front matter"),
+        ("---\nowner: " + "9" * 5000 + "\n---\nText\n", 1, "broken front matter"),
+        ('+++\nowner = ' + "9" * 5000 + '\n+++\nText\n', 1, "broken front matter"),
+        ("---\naliases: " + "[" * 5000 + "\n---\nText\n", 1, "nested too deep"),
+        ("+++\naliases = " + "[" * 5000 + "\n+++\nText\n", 1, "nested too deep"),
+        # A few hundred bytes of aliases expand to a billion items ("billion laughs").
+        ("---\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\naliases: *b\n---\nText\n",
+         3, "aliases (*name) are not allowed"),
     ],
 )
 def test_broken_files_name_the_line(text, line, reason):
@@ -432,3 +443,27 @@ def test_a_bad_owner_slack_is_reported_with_its_line_and_the_document_still_pars
 def test_no_owner_slack_is_no_owner_and_no_warning(front):
     doc = parse(f"---\n{front}---\nText.\n", "t.md")
     assert (doc.meta["owner_slack"], doc.warnings) == (None, [])
+
+
+def test_front_matter_values_reach_the_product_as_the_types_it_reads():
+    doc = parse(textwrap.dedent(
+        """\
+        ---
+        title: "   "
+        competitor: 1234
+        owner: [Priya, Sam]
+        url: 7
+        type: true
+        aliases: [Acme, 42, [nested], {a: b}, 2026-01-02]
+        last_reviewed: 2026-09-14 10:30:00
+        ---
+        # Acme battlecard
+
+        Text.
+        """
+    ), "battlecards/acme.md")
+    assert doc.title == "Acme battlecard"  # a blank title falls back to the H1
+    meta = {k: doc.meta[k] for k in ("title", "competitor", "owner", "url", "type", "aliases", "last_reviewed")}
+    assert meta == {"title": None, "competitor": "1234", "owner": None, "url": "7", "type": "True",
+                    "aliases": ["Acme", "42", "2026-01-02"], "last_reviewed": "2026-09-14"}
+    assert [str(w) for w in doc.warnings] == ["battlecards/acme.md:4: owner is a list or mapping, not text; ignored"]
