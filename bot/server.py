@@ -20,6 +20,16 @@ MAX_BODY = 1 << 20  # Slack's payloads are a few KB; a modal's state stays far b
 # Acks only store and queue (milliseconds), so these threads turn over fast; a burst beyond them waits
 # in waitress's queue for milliseconds, not behind searches (those run in bot.work's pool).
 THREADS = 16
+# Waitress's own limits, before any of this module runs: its defaults read a 1 GB body to a temporary file
+# before the app can refuse it, and hold an idle connection two minutes, so 100 silent sockets (its default
+# connection limit) locked everyone out. Slack sends small requests at once; a slower client is cut off.
+SERVER_LIMITS = dict(
+    max_request_body_size=MAX_BODY,  # refused from Content-Length, before the body is read
+    max_request_header_size=64 << 10,
+    channel_timeout=20,  # seconds a connection may sit idle
+    cleanup_interval=5,
+    connection_limit=500,
+)
 APPS_PAGE = "https://api.slack.com/apps"
 log = logging.getLogger("bot.server")
 
@@ -175,7 +185,8 @@ def http_server(app: App, signing_secret: str, host: str, port: int, threads: in
     queue_log = logging.getLogger("waitress.queue")
     if not any(isinstance(f, _OncePerMinute) for f in queue_log.filters):
         queue_log.addFilter(_OncePerMinute())
-    return create_server(wsgi_app(app, signing_secret), host=host, port=port, threads=threads, ident="kb-answer-bot")
+    return create_server(wsgi_app(app, signing_secret), host=host, port=port, threads=threads, ident="kb-answer-bot",
+                         **SERVER_LIMITS)
 
 
 def socket_mode_handler(app: App, app_token: str):

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Callable
 
 log = logging.getLogger("bot.work")
@@ -16,6 +17,9 @@ log = logging.getLogger("bot.work")
 WORKERS = 8  # searches are CPU-bound but Web API calls wait on Slack: a few more threads than cores
 BACKLOG = 200  # jobs waiting beyond the workers; past this, people hear "I'm swamped" at once
 NOTICE_WORKERS = 2  # "I'm swamped" replies: one Web API call each, never behind the backlog
+# One person's questions searched or waiting at once: a script posting from one account every second must
+# not fill the backlog and leave everyone else "swamped". A rep asking fast has at most a few in flight.
+PER_ASKER = 3
 SWAMPED = "I'm swamped right now. Your question is saved; please try again in a minute."
 
 
@@ -59,15 +63,45 @@ class Work:
         self.notices = Pool("notice", NOTICE_WORKERS, backlog)
         self.backlog = backlog
         self._last_full: float | None = None
+        self._in_flight: dict[str, int] = {}  # asker -> jobs queued or running
+        self._lock = threading.Lock()
 
-    def later(self, job: Callable[[], object], busy: Callable[[], object] | None = None) -> bool:
-        """Run `job` after the ack; if the backlog is full, run `busy` (a short reply) instead and say False."""
-        if self.pool.submit(job):
-            return True
-        self._log_full()
+    def later(self, job: Callable[[], object], busy: Callable[[], object] | None = None, asker: str | None = None) -> bool:
+        """Run `job` after the ack; if the backlog is full, or `asker` has PER_ASKER jobs in flight, run `busy`
+        (a short reply) instead and say False."""
+        if asker is None:
+            if self.pool.submit(job):
+                return True
+            self._log_full()
+        elif self._begin(asker):
+            if self.pool.submit(partial(self._run_for, asker, job)):
+                return True
+            self._end(asker)
+            self._log_full()
+        else:
+            log.warning("%s has %d questions in flight: replying 'swamped' to the next", asker, PER_ASKER)
         if busy is not None and not self.notices.submit(busy):
             log.warning("The notice backlog is full too: a busy reply was dropped (the question is stored)")
         return False
+
+    def _begin(self, asker: str) -> bool:
+        with self._lock:
+            if self._in_flight.get(asker, 0) >= PER_ASKER:
+                return False
+            self._in_flight[asker] = self._in_flight.get(asker, 0) + 1
+            return True
+
+    def _end(self, asker: str) -> None:
+        with self._lock:
+            left = self._in_flight.pop(asker) - 1
+            if left:
+                self._in_flight[asker] = left
+
+    def _run_for(self, asker: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        finally:
+            self._end(asker)
 
     def notice(self, reply: Callable[[], object]) -> None:
         """Send a short reply (a Web API call) off the request thread, never behind the slow work."""

@@ -12,6 +12,7 @@ from knowledge.index import HEADING_SEP, Chunk, Document, Index, LiveIndex
 from knowledge.late import Tokens
 from knowledge.rank import Ranker
 from knowledge.search import RRF_K, Hit, Mode, Results, search
+from knowledge.vocabulary import READ_CHARS
 
 # Without the ranker's verdict (the single-leg and plain-fusion peers in bench/), a question is
 # answered when both retrievers put one section in their top AGREE, or the meaning match is strong.
@@ -83,14 +84,14 @@ class KnowledgeBase:
         `earlier` is the conversation's previous question: it is searched with this one only when this
         one cannot stand alone ("and for enterprise?"), and then `Answer.follows` names it.
         """
-        asked = " ".join(question.split())
+        asked = _read(question)
         if not asked:
             return Answer(asked, False, [])
         index = self.index.get()
         question = self.respell(index, asked)
         named = self.named(index, question)
         if earlier:  # read as the search would: "vs umbrela" names umbrella, so "and hooli?" must drop it
-            read_earlier = self.respell(index, " ".join(earlier.split()))
+            read_earlier = self.respell(index, _read(earlier))
             searched = in_context(question, read_earlier, self.replaced(index, named, read_earlier))
         else:
             searched = None
@@ -101,7 +102,7 @@ class KnowledgeBase:
             [(expanded, vector, tokens)] = self.encode(index, question)
             found = search(index, vector, expanded, k=k, mode=mode, named=named, ranker=self.ranker, asked=question, tokens=tokens)
             hits = found.hits
-        follows = " ".join(earlier.split()) if searched and earlier else None
+        follows = _read(earlier) if searched and earlier else None
         read_as = question if question != asked else None
         if found.confidence is None:
             return Answer(asked, self.agreement(hits), hits, follows=follows, read_as=read_as)
@@ -126,7 +127,7 @@ class KnowledgeBase:
     def prepare(self, question: str) -> Prepared:
         """A stand-alone question as ask() searches it (bench/fit_ranker.py reads the pool it gathers)."""
         index = self.index.get()
-        question = self.respell(index, " ".join(question.split()))
+        question = self.respell(index, _read(question))
         [(expanded, vector, tokens)] = self.encode(index, question)
         return Prepared(index, question, expanded, vector, tokens, self.named(index, question))
 
@@ -212,3 +213,9 @@ class KnowledgeBase:
         confidence = None if answer.confidence is None else round(answer.confidence, 4)
         return {"query": answer.query, "read_as": answer.read_as, "follows": answer.follows, "answered": answer.answered,
                 "confidence": confidence, "hits": [self.hit_dict(h) for h in answer.hits]}
+
+
+def _read(question: str) -> str:
+    """What is read of a question: its first READ_CHARS characters (what the search reads), spaces folded.
+    A 40,000-character DM must not cost every competitor name a pass over all of it."""
+    return " ".join(question[:READ_CHARS].split())

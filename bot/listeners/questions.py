@@ -17,7 +17,7 @@ from knowledge.state import Question
 
 log = logging.getLogger("bot.questions")
 HOW_TO_ASK = "Ask me anything about our playbooks, products or competitors, e.g. `/ask how do we handle the price objection vs acme`."
-NOT_SEARCHED = "not searched: the work backlog was full"
+NOT_SEARCHED = "not searched: the work backlog, or the asker's share of it, was full"
 
 
 def earlier_question(deps: Deps, qid: int | None, surface: str, user: str | None, channel: str | None,
@@ -84,10 +84,12 @@ def answer_with(deps: Deps, qid: int | None, question: str, send: Callable[..., 
         send(text=APOLOGY)
 
 
-def later(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str, tell_busy: bool = True, **blocks_kw) -> bool:
-    """Queue the answer; when the backlog is full, keep the question (marked) and say so politely."""
+def later(deps: Deps, qid: int | None, question: str, send: Callable[..., object], surface: str, tell_busy: bool = True,
+          asker: str | None = None, **blocks_kw) -> bool:
+    """Queue the answer; when the backlog (or the asker's share of it) is full, keep the question (marked) and say so politely."""
     busy = partial(send, text=SWAMPED) if tell_busy else None
-    if deps.work.later(partial(answer_with, deps, qid, question, send, surface, **blocks_kw), busy):
+    job = partial(answer_with, deps, qid, question, send, surface, **blocks_kw)
+    if deps.work.later(job, busy, asker=asker):
         return True
     if qid is not None:
         deps.state.record_outcome(qid, "error", NOT_SEARCHED)
@@ -123,7 +125,7 @@ def register(app: App, deps: Deps) -> None:
             deps.work.notice(partial(post, text=HOW_TO_ASK))
             return
         later(deps, store(deps, question, surface, event.get("user"), channel, thread_ts), question, post, surface,
-              asked=(event.get("user"), channel, event.get("thread_ts")))
+              asker=event.get("user"), asked=(event.get("user"), channel, event.get("thread_ts")))
 
     @app.event("app_mention")
     def on_mention(event, client, body):
@@ -146,7 +148,7 @@ def register(app: App, deps: Deps) -> None:
         qid = store(deps, question, "ask", command.get("user_id"), command.get("channel_id"))
         reply = partial(respond, response_type="ephemeral")
         # The swamped notice rides on the ack itself: no Web API call, no queue.
-        if later(deps, qid, question, reply, "/ask", tell_busy=False, shareable=True):
+        if later(deps, qid, question, reply, "/ask", tell_busy=False, asker=command.get("user_id"), shareable=True):
             ack()
         else:
             ack(text=SWAMPED)

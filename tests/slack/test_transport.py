@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -84,7 +85,7 @@ def at_once(calls: list) -> list[tuple[float, int]]:
 def test_twenty_asks_at_once_against_a_slow_slack_are_all_acked_in_time_and_answered(slow):
     send, slack, _ = slow
     before = len(slack.of("response_url"))
-    acks = at_once([lambda n=n: send.command("/ask", f"who approves a {n + 10}% discount") for n in range(20)])
+    acks = at_once([lambda n=n: send.command("/ask", f"who approves a {n + 10}% discount", user=f"U0REP{n:03d}") for n in range(20)])
     assert [status for _, status in acks] == [200] * 20
     late = [round(t, 2) for t, _ in acks if t >= DEADLINE]
     assert not late, f"acks past Slack's 3 s deadline: {late}"
@@ -95,7 +96,7 @@ def test_twenty_asks_at_once_against_a_slow_slack_are_all_acked_in_time_and_answ
 def test_an_ask_behind_fifty_mentions_in_flight_is_acked_in_time_and_everything_is_answered(slow):
     send, slack, _ = slow
     posts, replies = len(slack.of("chat.postMessage")), len(slack.of("response_url"))
-    acks = at_once([lambda n=n: send.mention(f"what is the uptime sla, take {n}") for n in range(50)])
+    acks = at_once([lambda n=n: send.mention(f"what is the uptime sla, take {n}", user=f"U0REP{n:03d}") for n in range(50)])
     assert [status for _, status in acks] == [200] * 50
     took, status = timed(lambda: send.command("/ask", "how long is the renewal notice period"))
     assert status == 200 and took < DEADLINE, f"/ask behind 50 mentions acked after {took:.2f} s"
@@ -146,6 +147,16 @@ def test_a_body_over_a_megabyte_is_413(served):
     r, logged = post_logged(send, log, b"text=" + b"a" * (1 << 20), "application/x-www-form-urlencoded")
     assert r.status == 413
     assert_short(logged)
+
+
+def test_a_huge_body_is_refused_from_its_length_before_it_is_sent(served):
+    """Waitress's default reads up to 1 GB into a temporary file before the app may refuse it."""
+    send, _, _ = served
+    url = urlsplit(send.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall(f"POST {url.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {300 << 20}\r\n\r\n".encode() + b"{" * 1024)
+        assert s.recv(64).startswith(b"HTTP/1.1 413")  # with 300 MB still unsent
 
 
 def post_logged(send: SlackSender, log, body: bytes, content_type: str, **kw):
