@@ -35,7 +35,7 @@ def from_markdown(text: str, limit: int) -> str:
     """Our Markdown snippet as mrkdwn: escaped, **bold** to *bold*, [t](url) to <url|t>, cut to `limit`.
 
     HTML entities are read first (`&amp;` in the source is the & a reader sees), then everything is escaped."""
-    text = html.unescape(_BREAK.sub("; ", trim(text, limit)))
+    text = html.unescape(_BREAK.sub("; ", trim(text, limit))).replace("\x00", "")  # \x00 marks the links below
     links: list[str] = []
 
     def keep_link(m: re.Match) -> str:

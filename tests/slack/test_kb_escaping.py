@@ -227,3 +227,7 @@ def test_every_pure_builder_escapes_kb_text(hostile_kb, tmp_path):
 def test_a_snippet_reads_html_entities_once_and_escapes_what_they_spell():
     shown = from_markdown("Cases &gt; New &amp; Open<br>Over &lt;$20k: &lt;!channel&gt; [Q&amp;A](https://kb.example/?a=1&amp;b=2)", 500)
     assert shown == "Cases &gt; New &amp; Open; Over &lt;$20k: &lt;!channel&gt; <https://kb.example/?a=1&amp;b=2|Q&amp;A>"
+
+
+def test_a_nul_in_kb_text_cannot_pick_or_break_a_link():
+    assert from_markdown("[docs](https://kb.example/a) then \x000\x00 and \x007\x00", 500) == "<https://kb.example/a|docs> then 0 and 7"
