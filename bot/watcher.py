@@ -51,6 +51,7 @@ class GapWatcher:
         relay_owed(self.client, self.experts)  # cheap: one indexed SELECT, unless a relay failed
         if self.retention_days:
             self.state.forget_old_questions(self.retention_days)  # cheap: one indexed UPDATE
+        self.state.forget_old_events()  # a day's event ids at most
         if self.nudges:
             send_nudges(self.client, self.state, self.kb, self.stale_days)  # a SELECT, unless a nudge is owed
 

@@ -189,6 +189,9 @@ class ImportConflict(KnowledgeError):
     """The target already holds different rows under the ids being imported."""
 
 
+EVENTS_KEPT = timedelta(days=1)  # how long a Slack event id is remembered against retries
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -253,6 +256,11 @@ class StateDB:
         """Record a Slack event id; False if it was seen before (a retry that must not answer twice)."""
         cur = self.execute("INSERT INTO events (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (event_id, now()))
         return cur.rowcount == 1
+
+    def forget_old_events(self) -> int:
+        """Delete event ids older than EVENTS_KEPT: Slack retries within minutes, and the table must not grow forever."""
+        cutoff = (datetime.now(timezone.utc) - EVENTS_KEPT).isoformat(timespec="seconds")
+        return self.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,)).rowcount
 
     def record_question(self, question: str, surface: str, user_id: str | None = None,
                         channel_id: str | None = None, thread_ts: str | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from knowledge.answer import Answer
 from knowledge.gaps import Gaps
 from knowledge.late import DIM
-from knowledge.state import MIGRATIONS, ImportConflict, StateDB, StateUnavailable
+from knowledge.state import EVENTS_KEPT, MIGRATIONS, ImportConflict, StateDB, StateUnavailable
 from knowledge.state_pg import PostgresState
 
 WRITERS = 8
@@ -44,6 +45,15 @@ def test_a_retried_event_is_new_exactly_once(backend):
     backend()  # migrated before the race, so the race is about events alone
     results = race(backend, lambda s: [s.first_time(f"Ev{n}") for n in range(20)])
     assert [sum(r[n] for r in results) for n in range(20)] == [1] * 20
+
+
+def test_event_ids_are_forgotten_after_a_day_and_only_then(backend):
+    state = backend()
+    state.first_time("Ev-old"), state.first_time("Ev-new")
+    state.execute("UPDATE events SET seen_at = ? WHERE event_id = 'Ev-old'",
+                  ((datetime.now(timezone.utc) - EVENTS_KEPT - timedelta(minutes=1)).isoformat(timespec="seconds"),))
+    assert state.forget_old_events() == 1
+    assert state.first_time("Ev-old") and not state.first_time("Ev-new")
 
 
 def test_the_weekly_digest_is_claimed_once(backend):
