@@ -99,9 +99,9 @@ def ask_latency(index: Path, tmp: Path, questions: list[str]) -> tuple[list[floa
 
 def burst_acks(index: Path, state: Path, questions: list[str], latency: float, in_flight: int, rounds: int) -> tuple[list[float], int]:
     """Seconds to each ack of `rounds` bursts of `in_flight` /ask at once; and how many answers arrived."""
-    def ack(question: str) -> float:
+    def ack(n: int, question: str) -> float:
         start = time.perf_counter()
-        sender.command("/ask", question)
+        sender.command("/ask", question, user=f"U0REP{n:03d}")  # a burst is many reps: one holds at most PER_ASKER jobs
         return time.perf_counter() - start
 
     acks: list[float] = []
@@ -113,7 +113,7 @@ def burst_acks(index: Path, state: Path, questions: list[str], latency: float, i
             for n in range(rounds):
                 burst = [questions[(n * in_flight + i) % len(questions)] for i in range(in_flight)]
                 with ThreadPoolExecutor(max_workers=in_flight) as pool:
-                    acks.extend(pool.map(ack, burst))
+                    acks.extend(pool.map(ack, range(in_flight), burst))
                 slack.wait_for("response_url", count=1 + (n + 1) * in_flight, timeout=120)  # all answered
             return acks, len(slack.of("response_url")) - 1
         finally:
