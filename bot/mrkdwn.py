@@ -11,6 +11,8 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s|>]+)\)")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BREAK = re.compile(r"<br\s*/?>", re.I)  # a line break inside a table cell
+# An HTML entity as CommonMark reads one: with its `;`. html.unescape alone also reads `&region=` as `®ion=`.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def escape(text: str) -> str:
@@ -34,17 +36,22 @@ def link(url: str, label: str) -> str:
 def from_markdown(text: str, limit: int) -> str:
     """Our Markdown snippet as mrkdwn: escaped, **bold** to *bold*, [t](url) to <url|t>, cut to `limit`.
 
-    HTML entities are read first (`&amp;` in the source is the & a reader sees), then everything is escaped."""
-    text = html.unescape(_BREAK.sub("; ", trim(text, limit))).replace("\x00", "")  # \x00 marks the links below
+    HTML entities are read (`&amp;` in the source is the & a reader sees), then everything is escaped. Links are
+    found first: `&#91;x&#93;&#40;url&#41;` shows as text, not as a link."""
+    text = _BREAK.sub("; ", trim(text, limit)).replace("\x00", "")  # \x00 marks the links below
     links: list[str] = []
 
     def keep_link(m: re.Match) -> str:
-        links.append(link(m.group(2), m.group(1)))
+        links.append(link(_entities(m.group(2)), _entities(m.group(1))))
         return f"\x00{len(links) - 1}\x00"
 
-    text = escape(_LINK.sub(keep_link, text))
+    text = escape(_entities(_LINK.sub(keep_link, text)))
     text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
+
+
+def _entities(text: str) -> str:
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
 
 
 def strip_mentions(text: str) -> str:

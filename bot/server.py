@@ -24,7 +24,7 @@ THREADS = 16
 # before the app can refuse it, and hold an idle connection two minutes, so 100 silent sockets (its default
 # connection limit) locked everyone out. Slack sends small requests at once; a slower client is cut off.
 SERVER_LIMITS = dict(
-    max_request_body_size=MAX_BODY,  # refused from Content-Length, before the body is read
+    max_request_body_size=MAX_BODY + 1,  # waitress refuses this size and up, from Content-Length, before reading it
     max_request_header_size=64 << 10,
     channel_timeout=20,  # seconds a connection may sit idle
     cleanup_interval=5,

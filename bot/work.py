@@ -62,7 +62,7 @@ class Work:
         self.pool = Pool("work", workers, backlog)
         self.notices = Pool("notice", NOTICE_WORKERS, backlog)
         self.backlog = backlog
-        self._last_full: float | None = None
+        self._warned: dict[str, float] = {}  # kind of warning -> when last logged
         self._in_flight: dict[str, int] = {}  # asker -> jobs queued or running
         self._lock = threading.Lock()
 
@@ -79,7 +79,7 @@ class Work:
             self._end(asker)
             self._log_full()
         else:
-            log.warning("%s has %d questions in flight: replying 'swamped' to the next", asker, PER_ASKER)
+            self._warn("asker", "%s has %d questions in flight: replying 'swamped' to the next", asker, PER_ASKER)
         if busy is not None and not self.notices.submit(busy):
             log.warning("The notice backlog is full too: a busy reply was dropped (the question is stored)")
         return False
@@ -109,10 +109,14 @@ class Work:
             log.warning("The notice backlog is full: a short reply was dropped")
 
     def _log_full(self) -> None:
+        self._warn("full", "The work backlog is full (%d waiting): replying 'swamped' to new requests", self.backlog)
+
+    def _warn(self, kind: str, message: str, *args) -> None:
+        """Log at most once a minute per kind: enough to see it, not once per request of a flood."""
         now = time.monotonic()
-        if self._last_full is None or now - self._last_full >= 60:  # once a minute is enough to see it; not once per request
-            self._last_full = now
-            log.warning("The work backlog is full (%d waiting): replying 'swamped' to new requests", self.backlog)
+        if kind not in self._warned or now - self._warned[kind] >= 60:
+            self._warned[kind] = now
+            log.warning(message, *args)
 
     def shutdown(self) -> None:
         self.pool.shutdown()

@@ -30,6 +30,7 @@ SLACK_OWNER = re.compile(r"[UWS][A-Z0-9]{2,20}")
 MAX_HEADING = 300
 TEXT_KEYS = ("title", "type", "owner", "competitor", "url")  # front-matter values the product reads as text
 MAX_ALIASES = 50
+MAX_YAML_ALIASES = 16
 
 
 class MarkdownError(Exception):
@@ -91,12 +92,16 @@ def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | Non
     return meta, "\n".join(lines[end + 1 :]), end + 1
 
 
-class _NoAliases(yaml.SafeLoader):
-    """Safe YAML without aliases: a few hundred bytes of `*a` referring to `&a` lists expand to billions of items."""
+class _FewAliases(yaml.SafeLoader):
+    """Safe YAML with at most MAX_YAML_ALIASES aliases: enough for `<<: *defaults`, too few for a few hundred
+    bytes of `*a` referring to `&a` lists that expand to billions of items."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
+            self.aliases = getattr(self, "aliases", 0) + 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise yaml.composer.ComposerError(None, None, f"more than {MAX_YAML_ALIASES} aliases (*name)",
+                                                  self.peek_event().start_mark)
         return super().compose_node(parent, index)
 
 
@@ -107,7 +112,7 @@ _UNREADABLE_VALUE = (ValueError, OverflowError, RecursionError)
 
 def _yaml(source: str, path: str):
     try:
-        return yaml.load(source, Loader=_NoAliases) or {}
+        return yaml.load(source, Loader=_FewAliases) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1

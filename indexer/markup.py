@@ -13,30 +13,36 @@ import re
 # Admonitions (Docusaurus, VuePress): `:::note Title` ... `:::` (more colons when nested) wrap Markdown; the
 # markers are not text, the title is.
 _ADMONITION = re.compile(r"^([ \t]*):{3,}[ \t]*[\w-]*[ \t]*", re.M)
+# GitHub's alerts: `> [!NOTE]` opens a quote that GitHub renders as a titled box.
+_GITHUB_ALERT = re.compile(r"^[ \t]*>[ \t]*\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*\n?", re.M | re.I)
 # MDX: top-level `import`/`export` statements and `{/* comments */}` are code. Only in .mdx, where they
 # cannot be prose ("export controls apply" can open a paragraph of Markdown).
 _MDX_CODE = re.compile(r"^(?:(?:import|export)[ \t].*|[ \t]*\{/\*.*\*/\}[ \t]*)$", re.M)
 # Template tags that render to markup: Liquid (Jekyll, GitBook's `{% hint %}`), Hugo shortcodes (`{{< youtube >}}`,
-# `{{% alert title="Note" %}}`). A line of nothing else is dropped, keeping a title it names; `{{ var }}` stays.
+# `{{% alert title="Note" %}}`). A line of nothing else is dropped, keeping the title or text it names (Jekyll's
+# `{% include note.html content="..." %}`); `{{ var }}` stays.
 _TEMPLATE_TAG = r"(?:\{%-?.*?-?%\}|\{\{[<%].*?[%>]\}\})"
 _TEMPLATE_LINE = re.compile(rf"^[ \t]*(?:{_TEMPLATE_TAG}[ \t]*)+$", re.M)
-_TAG_TITLE = re.compile(r'\b(?:title|summary|caption|heading|header)="([^"]+)"')
+_TAG_TITLE = re.compile(r'\b(?:title|summary|caption|heading|header|content|text)="([^"]+)"')
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")  # what a comment-looking string inside `code` shows is text
 # MkDocs (Python-Markdown): admonitions `!!! note "Title"`, collapsibles `??? tip`, content tabs `=== "macOS"`,
 # each over a body indented four spaces, which CommonMark would read as a code block.
 _MKDOCS_MARKER = re.compile(
-    r'^(?:(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*(?:[ \t]+"(?P<title>[^"]*)")?|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
+    r'^(?:(?:!!!|\?\?\?\+?)[ \t]+[a-z][\w-]*(?:[ \t]+[\w-]+)*(?:[ \t]+"(?P<title>[^"]*)")?|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
 )
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_TAG = re.compile(r"<[^>]+>")
+_INNER_FENCE = re.compile(r"^[ \t>]*(?:`{3,}|~{3,})")  # a fence in a list item or a quote
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # `< 10 seats` in a cell is text
 # A component's visible name is an attribute: `<TabItem label="Annual">`, `<CalloutBox title="Heads up">`.
 _NAMED_TAG = re.compile(r'<[A-Za-z][^>]*?\b(?:title|label|summary|header|heading)="([^"<>]+)"[^>]*>')
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 _TABLE = re.compile(r"<t[dhr]\b", re.I)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.I)
+_BR = re.compile(r"<br\s*/?>", re.I)
+_ANCHOR = re.compile(r'<a\b[^<>]*?\bhref="(https?://[^"\s<>()]+)"[^<>]*>([^<]*)</a>', re.I)
 _LINE_BREAK = re.compile(
-    r"<br\s*/?>|</?(?:p|div|tr|li|ul|ol|table|thead|tbody|summary|details|h[1-6]|figcaption|blockquote)\b[^>]*>", re.I
+    r"</?(?:p|div|tr|li|ul|ol|table|thead|tbody|summary|details|h[1-6]|figcaption|blockquote)\b[^>]*>", re.I
 )
 
 
@@ -71,9 +77,33 @@ def unfold_mkdocs(lines: list[str]) -> list[str]:
 
 
 def prose(text: str, mdx: bool = False) -> str:
-    """A Markdown block (not code, not HTML) without template-tag lines, comments and admonition markers."""
+    """A Markdown block (not code, not HTML) without template-tag lines, comments and admonition markers;
+    a fence inside it (in a list item, a quote) is left as written."""
+    return "".join(part if code else _prose(part, mdx) for part, code in _fenced_parts(text))
+
+
+def _fenced_parts(text: str) -> list[tuple[str, bool]]:
+    """`text` cut into runs of lines outside and inside fences: (run, is code)."""
+    parts: list[tuple[str, bool]] = []
+    run: list[str] = []
+    fence = ""
+    for line in text.splitlines(keepends=True):
+        opens = _INNER_FENCE.match(line)
+        marker = opens.group().lstrip(" \t>")[:3] if opens else ""
+        if not fence and marker:
+            parts.append(("".join(run), False))
+            run, fence = [], marker
+        run.append(line)
+        if fence and marker == fence and len(run) > 1:
+            parts.append(("".join(run), True))
+            run, fence = [], ""
+    parts.append(("".join(run), bool(fence)))
+    return [(part, code) for part, code in parts if part]
+
+
+def _prose(text: str, mdx: bool) -> str:
     text = _TEMPLATE_LINE.sub(lambda m: " ".join(_TAG_TITLE.findall(m.group())), text)
-    text = _ADMONITION.sub(r"\1", text)
+    text = _GITHUB_ALERT.sub("", _ADMONITION.sub(r"\1", text))
     if mdx:
         text = _MDX_CODE.sub("", text)
     if "<!--" in text:
@@ -85,8 +115,11 @@ def html_text(text: str) -> str:
     """An HTML block's words: tags, comments and scripts gone (a component's title or label kept), a table
     row to a line with cells split by |."""
     text = _SCRIPT.sub("", _COMMENT.sub("", text))
-    if _TABLE.search(text):  # a row's cells are spread over lines: a row is one line
+    table = bool(_TABLE.search(text))
+    if table:  # a row's cells are spread over lines: a row is one line
         text = " ".join(text.split())
+    text = _ANCHOR.sub(lambda m: f"[{m.group(2).strip() or m.group(1)}]({m.group(1)})", text)  # a link the snippet keeps
+    text = _BR.sub("; " if table else "\n", text)
     text = _LINE_BREAK.sub("\n", _CELL_END.sub(" | ", text))
     text = html.unescape(_TAG.sub("", _NAMED_TAG.sub(lambda m: f"\n{m.group(1)}\n", text)))
     lines = (" ".join(line.split()).strip(" |") for line in text.split("\n"))

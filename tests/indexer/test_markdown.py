@@ -341,6 +341,9 @@ def test_mkdocs_admonitions_and_tabs_are_prose_not_code():
         ("paragraph", "!!! Important: this line is prose, not a marker."),
         ("code_block", "    indented code after it stays code"),
     ]
+    # MkDocs types are lower case: a shouted line over code in a plain .md file is left alone.
+    assert blocks("# Runbook\n\n!!! PAGER ALERT\n\n    curl https://status.example\n") == [
+        ("paragraph", "!!! PAGER ALERT"), ("code_block", "    curl https://status.example")]
 
 
 def test_an_html_table_reads_as_rows_of_cells():
@@ -352,15 +355,24 @@ def test_an_html_table_reads_as_rows_of_cells():
           <tr><th>Level</th><th>Expectation</th></tr>
           <tr>
             <td rowspan="2">Senior</td>
-            <td>Leads discovery &amp; scoping<br>Owns the POV</td>
+            <td>Leads discovery &amp; scoping<br>Owns the <a href="https://kb.example/pov">POV</a></td>
           </tr>
+          <tr><td>< 10 seats</td></tr>
         </table>
         <script>track("competencies")</script>
         """
     )
     assert blocks(text) == [
-        ("html_block", "Level | Expectation\nSenior | Leads discovery & scoping\nOwns the POV"),
+        ("html_block", "Level | Expectation\nSenior | Leads discovery & scoping; Owns the [POV](https://kb.example/pov)\n< 10 seats"),
     ]
+
+
+def test_template_lines_inside_a_list_items_fence_stay_code():
+    text = "# Banners\n\n- Gold tier:\n\n  ```liquid\n  {% if gold %}\n  Gold banner\n  {% endif %}\n  ```\n- {% include note.html content=\"Ask RevOps first.\" %}\n"
+    [(kind, listed)] = blocks(text)
+    assert kind == "bullet_list" and "  {% if gold %}\n  Gold banner\n  {% endif %}" in listed
+    assert listed.endswith("- {% include note.html content=\"Ask RevOps first.\" %}")  # not a line of tags alone
+    assert blocks('# Notes\n\n{% include note.html content="Ask RevOps first." %}\n') == [("paragraph", "Ask RevOps first.")]
 
 
 def test_a_lone_carriage_return_is_a_line_break_and_loses_nothing():
@@ -372,8 +384,9 @@ def test_a_lone_carriage_return_is_a_line_break_and_loses_nothing():
     ]
 
 
-def test_nested_admonitions_lose_every_marker():
+def test_nested_admonitions_and_github_alerts_lose_every_marker():
     assert blocks("# Notes\n\n::::info Heads up\n:::tip\nBook early.\n:::\n::::\n") == [("paragraph", "Heads up\nBook early.")]
+    assert blocks("# Notes\n\n> [!WARNING]\n> Quotes expire after 30 days.\n") == [("blockquote", "> Quotes expire after 30 days.")]
 
 
 def test_title_falls_back_to_h1_then_folder_name():
@@ -402,8 +415,8 @@ def test_title_falls_back_to_h1_then_folder_name():
         ("---\naliases: " + "[" * 5000 + "\n---\nText\n", 1, "nested too deep"),
         ("+++\naliases = " + "[" * 5000 + "\n+++\nText\n", 1, "nested too deep"),
         # A few hundred bytes of aliases expand to a billion items ("billion laughs").
-        ("---\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\naliases: *b\n---\nText\n",
-         3, "aliases (*name) are not allowed"),
+        ("---\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\naliases: *c\n---\nText\n", 4, "more than 16 aliases"),
     ],
 )
 def test_broken_files_name_the_line(text, line, reason):
@@ -443,6 +456,11 @@ def test_a_bad_owner_slack_is_reported_with_its_line_and_the_document_still_pars
 def test_no_owner_slack_is_no_owner_and_no_warning(front):
     doc = parse(f"---\n{front}---\nText.\n", "t.md")
     assert (doc.meta["owner_slack"], doc.warnings) == (None, [])
+
+
+def test_a_few_yaml_aliases_are_read():
+    doc = parse("---\nowner: &team Revenue Ops\nreviewer: *team\ntitle: Renewals\n---\nText\n", "renewals.md")
+    assert (doc.meta["owner"], doc.meta["reviewer"], doc.title) == ("Revenue Ops", "Revenue Ops", "Renewals")
 
 
 def test_front_matter_values_reach_the_product_as_the_types_it_reads():

@@ -227,6 +227,10 @@ def test_every_pure_builder_escapes_kb_text(hostile_kb, tmp_path):
 def test_a_snippet_reads_html_entities_once_and_escapes_what_they_spell():
     shown = from_markdown("Cases &gt; New &amp; Open<br>Over &lt;$20k: &lt;!channel&gt; [Q&amp;A](https://kb.example/?a=1&amp;b=2)", 500)
     assert shown == "Cases &gt; New &amp; Open; Over &lt;$20k: &lt;!channel&gt; <https://kb.example/?a=1&amp;b=2|Q&amp;A>"
+    # Only entities with their `;`, and never into a link the source did not write.
+    assert from_markdown("[report](https://crm.example/r?id=7&region=emea&currency=usd)", 500) == (
+        "<https://crm.example/r?id=7&amp;region=emea&amp;currency=usd|report>")
+    assert from_markdown("&#91;Reset&#93;&#40;https://evil.example&#41;", 500) == "[Reset](https://evil.example)"
 
 
 def test_a_nul_in_kb_text_cannot_pick_or_break_a_link():
