@@ -13,6 +13,10 @@ from pathlib import Path
 
 MB = 1024 * 1024
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")  # what a knowledge base's Markdown files are named
+# A site's navigation, not content: GitBook's and mdBook's SUMMARY.md, Docsify's _sidebar.md, a GitHub wiki's
+# _Sidebar.md. Every page title as a link answers nothing, yet matches every question's topic words: on the
+# sample knowledge base with a SUMMARY.md of its titles and headings, it took a top-3 place for 2 of 108 questions.
+NAVIGATION_FILES = frozenset({"SUMMARY.md", "_sidebar.md", "_navbar.md", "_coverpage.md", "_Sidebar.md", "_Footer.md"})
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symlink"}
 
@@ -51,8 +55,8 @@ def _not_regular(mode: int) -> str:
 
 
 def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Every Markdown file (MARKDOWN_SUFFIXES) below `source` that may be read, and every other candidate
-    with its reason.
+    """Every Markdown file (MARKDOWN_SUFFIXES) below `source` that may be read and is not navigation
+    (NAVIGATION_FILES), and every other candidate with its reason.
 
     Hidden folders (.git and the like) are passed over silently; symlinked folders are never followed.
     """
@@ -71,6 +75,9 @@ def scan(source: Path) -> tuple[list[SourceFile], list[Skipped]]:
                 dirs.remove(name)
                 skipped.append(_symlinked_folder(root, Path(folder, name)))
         for name in (n for n in names if n.endswith(MARKDOWN_SUFFIXES) and not n.startswith(".")):
+            if name in NAVIGATION_FILES:
+                skipped.append(Skipped(Path(folder, name).relative_to(root).as_posix(), "the site's navigation, not content"))
+                continue
             entry = _check(root, Path(folder, name))
             (files if isinstance(entry, SourceFile) else skipped).append(entry)
     return sorted(files, key=lambda f: f.path.split("/")), sorted(skipped, key=lambda s: s.path.split("/"))  # as Path sorts

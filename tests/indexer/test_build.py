@@ -258,6 +258,15 @@ def test_files_named_md_markdown_or_mdx_are_read_and_nothing_else(tmp_path):
     assert ([f.path for f in found], skipped) == (["a.md", "b.markdown", "d.mdx"], [])
 
 
+def test_a_sites_navigation_files_are_skipped_and_reported(tmp_path):
+    for name in ("SUMMARY.md", "docs/_sidebar.md", "summary-of-terms.md", "playbooks/summary.md"):
+        write(tmp_path / "kb", name, "# Contents\n\n* [Discount approval](playbooks/discounts.md)\n")
+    found, skipped = scan(tmp_path / "kb")
+    assert [f.path for f in found] == ["playbooks/summary.md", "summary-of-terms.md"]
+    assert [str(s) for s in skipped] == ["SUMMARY.md: the site's navigation, not content",
+                                         "docs/_sidebar.md: the site's navigation, not content"]
+
+
 def test_symlinks_that_leave_the_source_are_skipped_and_reported(source, tmp_path, counting):
     server = tmp_path / "server"
     write(server, "secrets.md", "# Secrets\n\nSLACK_BOT_TOKEN=xoxb-leaked-token\n")
