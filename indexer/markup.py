@@ -25,6 +25,9 @@ _TEMPLATE_TAG = r"(?:\{%-?.*?-?%\}|\{\{[<%].*?[%>]\}\})"
 _TEMPLATE_LINE = re.compile(rf"^[ \t]*(?:{_TEMPLATE_TAG}[ \t]*)+$", re.M)
 _TAG_TITLE = re.compile(r'\b(?:title|summary|caption|heading|header|content|text)="([^"]+)"')
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+# What renders to nothing in prose: HTML comments, kramdown's `{::comment}...{:/comment}` and the attribute
+# lists it hangs on a link or image (`![shot](a.png){: .shadow}`, `[form](url){:target="_blank"}`).
+_HIDDEN = re.compile(r"<!--.*?-->|\{::comment\}.*?\{:/(?:comment)?\}|(?<=[)\]])\{:[^}\n]*\}", re.S)
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")  # what a comment-looking string inside `code` shows is text
 # MkDocs (Python-Markdown): admonitions `!!! note "Title"`, collapsibles `??? tip`, content tabs `=== "macOS"`,
 # each over a body indented four spaces, which CommonMark would read as a code block.
@@ -106,8 +109,8 @@ def _prose(text: str, mdx: bool) -> str:
     text = _GITHUB_ALERT.sub("", _ADMONITION.sub(r"\1", text))
     if mdx:
         text = _MDX_CODE.sub("", text)
-    if "<!--" in text:
-        text = "".join(p if i % 2 else _COMMENT.sub("", p) for i, p in enumerate(_CODE_SPAN.split(text)))
+    if "<!--" in text or "{:" in text:
+        text = "".join(p if i % 2 else _HIDDEN.sub("", p) for i, p in enumerate(_CODE_SPAN.split(text)))
     return text
 
 

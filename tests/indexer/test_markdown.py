@@ -284,6 +284,15 @@ def test_html_comments_are_not_text_even_with_a_tag_inside():
     assert blocks(text) == [("paragraph", "Premium is $29 a user a month. Write `<!-- note -->` to hide a line.")]
 
 
+def test_kramdown_comments_and_attribute_lists_in_prose_are_not_text():
+    text = ("# Onboarding\n\n| Step | Owner |\n|---|---|\n| Security pitch {::comment} ask Ashish {:/comment} | tbd |\n\n"
+            "See the [form](https://forms.example/x){:target=\"_blank\"} and ![shot](a.png){: .shadow}. Ruby: `{:a => 1}`.\n")
+    assert blocks(text) == [
+        ("table", "| Step | Owner |\n|---|---|\n| Security pitch  | tbd |"),
+        ("paragraph", "See the [form](https://forms.example/x) and ![shot](a.png). Ruby: `{:a => 1}`."),
+    ]
+
+
 def test_template_tag_lines_are_dropped_keeping_the_title_they_name():
     text = textwrap.dedent(
         """\
