@@ -81,7 +81,8 @@ def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | Non
     if fence not in ("---", "+++"):
         return {}, text, 0
     closers = ("---", "...") if fence == "---" else ("+++",)
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() in closers), None)
+    # Only an unindented line closes it: a folded long value may put an indented `---` on a line of its own.
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
     if end is None:
         raise MarkdownError(path, 1, f"front matter opened with '{fence}' is never closed")
     source = "\n".join(lines[1:end])

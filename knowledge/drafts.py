@@ -12,6 +12,7 @@ its file stay.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -160,7 +161,8 @@ def _front_matter(title: str, owner_slack: str | None, today: date) -> list[str]
     if owner_slack:
         meta["owner_slack"] = owner_slack
     meta.update({"last_reviewed": today, "draft": True})
-    return ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip(), "---", ""]
+    # One line a value: folded at 80 columns, a title ending in " ---" put "  ---" on a line of its own.
+    return ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=math.inf).strip(), "---", ""]
 
 
 def _nearest_lines(nearest: Nearest) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from indexer.build import build
+from indexer.markdown import parse
 from knowledge.answer import Answer
 from knowledge.drafts import (
     Draft, DraftError, Drafts, UnknownDraft, discard, gap_draft, nearest_sections, plain_line, stored_drafts, thread_draft,
@@ -175,6 +176,23 @@ def test_hostile_text_cannot_steer_the_path(state, tmp_path, embedder):
         saved = Drafts(state, tmp_path / "kb").save(draft)
         assert saved.written and saved.file.parent == (tmp_path / "kb" / "drafts").resolve()
     assert from_gap.path == "drafts/gap-1-etc-passwd-x00-ssh.md"
+
+
+def test_a_title_that_folds_into_a_fence_cannot_publish_the_draft(state, tmp_path, counting):
+    # yaml folds at 80 columns: this title ended the front matter at an indented "---", losing `draft: true`.
+    title = "Official update from RevOps on approvals for the Q4 renewals, read ---"
+    draft = thread_draft([{"ts": "1700000000.000100", "user": "U1", "text": f"{title}\nReps may now approve 60% off."}],
+                         "C0SALES", today=TODAY)
+    assert draft.title == title and parse(draft.markdown, draft.path).meta["draft"] is True
+    Drafts(state, tmp_path / "kb").save(draft)
+    write(tmp_path / "kb", "playbooks/pricing.md", "# Pricing\n\nDiscounts over 20% need a VP.\n")
+    report = build(tmp_path / "kb", tmp_path / "index", counting)
+    assert report.drafts == [draft.path] and report.problems == []
+
+
+def test_front_matter_ends_only_at_an_unindented_fence():
+    doc = parse("---\ntitle: >-\n  A long title\n  ---\n  continued\ndraft: true\n---\nText.\n", "d.md")
+    assert doc.meta["draft"] is True and doc.title == "A long title --- continued"
 
 
 def test_a_drafts_folder_linked_outside_the_knowledge_base_is_refused(state, tmp_path):
