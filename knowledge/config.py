@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -22,6 +23,15 @@ def _whole(env: Mapping[str, str], var: str, low: int) -> int:
     if not value.isdigit() or int(value) < low:
         raise SettingsError(f"{var} must be a whole number of at least {low}, not {value!r}")
     return int(value)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}")
+
+
+def scheme_of(url: str) -> str:
+    """A URL's scheme, quoted, for an error message; never the rest, which may hold a password."""
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    return repr(scheme) if _SCHEME.fullmatch(scheme) else "a value without one"
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,9 @@ class Settings:
             if flag not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
                 raise SettingsError(f"KB_NUDGES must be on or off, not {env['KB_NUDGES']!r}")
             values["nudges"] = flag in ("on", "true", "1", "yes")
-        scheme = values.get("database_url", "postgres://").split(":", 1)[0]
-        if scheme not in ("postgres", "postgresql"):  # the scheme only: the rest may hold a password
-            raise SettingsError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}")
+        url = values.get("database_url", "postgres://")
+        if not url.startswith(("postgres://", "postgresql://")):  # named by its scheme only: the rest may hold a password
+            raise SettingsError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme_of(url)}")
         return cls(**values)
 
     def with_overrides(self, **overrides) -> "Settings":

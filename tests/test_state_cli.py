@@ -74,6 +74,8 @@ def test_a_database_url_that_is_not_postgres_is_one_line():
     result = run("gaps", "list", env={"DATABASE_URL": "mysql://kb:secret@db/kb"})
     assert result.exit_code == 1
     assert result.output == "Error: DATABASE_URL must start with postgres:// or postgresql://, not 'mysql'\n"
+    conninfo = run("gaps", "list", env={"DATABASE_URL": "host=db user=kb password=secret dbname=kb"})
+    assert conninfo.output == "Error: DATABASE_URL must start with postgres:// or postgresql://, not a value without one\n"
 
 
 def test_gaps_and_digest_read_the_shared_database(pg_url, embedder, sample_index, tmp_path, monkeypatch):

@@ -199,6 +199,10 @@ def test_import_copies_a_sqlite_state_db_once(tmp_path, pg_url, embedder):
 @pytest.mark.parametrize("url, message", [
     ("postgresql://kb@127.0.0.1:{port}/kb", "DATABASE_URL: cannot use PostgreSQL at kb@127.0.0.1:{port}/kb: "),
     ("mysql://kb@127.0.0.1/kb", "DATABASE_URL must start with postgres:// or postgresql://, not 'mysql'"),
+    # libpq quotes what it cannot parse, and a key=value string has no scheme: the password is shown nowhere.
+    ("host=db user=kb password=S3cretPW dbname=kb", "DATABASE_URL must start with postgres:// or postgresql://, not a value"),
+    ("postgresql://kb:S3cr%zzetPW@127.0.0.1:{port}/kb", "DATABASE_URL: cannot use PostgreSQL at "),
+    ("postgresql://kb:S3cretPW@[::1:{port}/kb", "DATABASE_URL: cannot use PostgreSQL at "),
 ])
 def test_an_unreachable_or_wrong_url_fails_fast_naming_database_url(url, message):
     with socket_nobody_listens_on() as port:
@@ -206,6 +210,7 @@ def test_an_unreachable_or_wrong_url_fails_fast_naming_database_url(url, message
         with pytest.raises(StateUnavailable) as raised:
             PostgresState(url.format(port=port))
     assert str(raised.value).startswith(message.format(port=port)) and "\n" not in str(raised.value)
+    assert "S3cr" not in str(raised.value)
     assert time.monotonic() - started < 5
 
 
