@@ -49,23 +49,24 @@ def register(app: App, deps: Deps) -> None:
             where = (stored.channel_id, None)
         else:
             where = (user, None)  # a private /ask answer: a DM to whoever asked for the expert
+        earlier = deps.state.question(stored.follows) if stored.follows else None
+        closest = deps.kb.ask(stored.question, earlier=context_of(deps, earlier))  # before the request: a failure here opens none
         request = experts.open(qid, user, *where, channel)
         if request is None:
             done = experts.for_question(qid)
             status = "an expert has answered it" if done and done.status != "open" else "the experts have it"
             private(respond, f"This question was already sent to the experts ({status}).")
             return
-        earlier = deps.state.question(stored.follows) if stored.follows else None
-        closest = deps.kb.ask(stored.question, earlier=context_of(deps, earlier))
         try:
             posted = app.client.chat_postMessage(
                 channel=channel, text=f"A question for the experts from <@{user}>",
                 blocks=expert_post(deps.kb, request.id, user, closest, request.gap_id), unfurl_links=False,
             )
-        except SlackApiError as exc:
-            experts.withdraw(request.id)  # nothing was posted: the rep may try again
-            log.warning("Could not post question %s to the experts' channel %s: %s", qid, channel, exc.response.get("error"))
-            private(respond, "Sorry, I couldn't reach the experts' channel. Please tell the enablement team.")
+        except Exception as exc:  # Slack refused it, or never answered (the network): either way nothing was posted
+            experts.withdraw(request.id)  # so the rep may try again, instead of hearing "the experts have it"
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else f"{type(exc).__name__}: {exc}"
+            log.warning("Could not post question %s to the experts' channel %s: %s", qid, channel, reason)
+            private(respond, "Sorry, I couldn't reach the experts' channel. Please try again, or tell the enablement team.")
             return
         experts.posted(request.id, posted["ts"])
         private(respond, f"I've asked the experts in <#{channel}>. I'll bring the first answer back to you here.")
@@ -89,7 +90,8 @@ def register(app: App, deps: Deps) -> None:
     def on_channel_message(event, body):
         thread = event.get("thread_ts")
         if (not channel or event.get("channel") != channel or not thread or thread == event.get("ts")
-                or event.get("subtype") not in REPLIES or event.get("bot_id") or not event.get("user")):
+                or event.get("subtype") not in REPLIES or event.get("bot_id") or not event.get("user")
+                or not (event.get("text") or "").strip()):  # a screenshot without a word is not the answer to relay
             return
         if first_time(deps, body.get("event_id") or f"{channel}:{event.get('ts')}"):
             deps.work.later(partial(take_reply, event))

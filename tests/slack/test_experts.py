@@ -112,6 +112,26 @@ def test_a_retried_reply_event_is_relayed_once(bot):
     assert len(posts_to(bot, "C0SALES")) == 2
 
 
+def test_a_reply_without_words_is_not_the_answer(bot):
+    _, asked = ask_in_thread(bot, LEAVE[0])
+    ts = ts_of(bot, send_to_experts(bot, asked.id))
+    bot.send.channel_message("", user="U0SOMEONE", thread_ts=ts, subtype="file_share")
+    bot.send.channel_message("16 weeks paid", user="U0EXPERT", thread_ts=ts)
+    (relayed,) = posts_to(bot, "C0SALES", count=2)[1:]
+    assert "<@U0EXPERT> answered your question" in texts(relayed.body["blocks"])
+    assert Gaps(bot.state, None).list("open")[0].expert_by == "U0EXPERT"
+
+
+def test_a_question_the_network_kept_from_the_experts_can_be_sent_again(bot):
+    _, asked = ask_in_thread(bot, LEAVE[0])
+    bot.slack.refuse("chat.postMessage", None, channel=EXPERTS)  # hangs up: no answer at all
+    (sorry,) = click_and_wait(bot, "ask_expert", asked.id, "U0REP1", None, replies=1)
+    assert "couldn't reach the experts' channel" in sorry["text"]
+    bot.slack.allow()
+    (confirm,) = click_and_wait(bot, "ask_expert", asked.id, "U0REP1", None, replies=1)
+    assert f"asked the experts in <#{EXPERTS}>" in confirm["text"]  # not "already sent to the experts"
+
+
 def test_a_private_answer_brings_the_expert_reply_by_dm_and_asks_once(bot):
     bot.send.command("/ask", LEAVE[1], user="U0REP2")
     (reply,) = bot.slack.wait_for("response_url")
