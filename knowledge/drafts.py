@@ -27,6 +27,9 @@ from knowledge.state import StateDB, now
 from knowledge.text import trim
 
 DRAFTS_DIR = "drafts"
+# Of a thread written into a draft: 2,000 messages of 40,000 characters made an 80 MB file (the indexer skips
+# files over KB_MAX_FILE_MB) and 0.5 GB of memory. A writer needs the gist; the rest stays in the thread.
+THREAD_CHARS = 200_000
 TITLE_CHARS = 80
 SLUG_CHARS = 60
 NEAREST = 3
@@ -227,8 +230,14 @@ def thread_draft(messages: Sequence[dict], channel: str, clicked_ts: str | None 
              f"<!-- Saved from a Slack thread ({len(messages)} message(s)): {where}. -->", "", "## Answer", "",
              to_markdown(answer["text"], names) if answer else TODO_ANSWER + " The thread is below.", "",
              "## From the Slack thread", ""]
-    for m in messages:
-        lines += [f"**{_author(m, names)}:**", "", to_markdown(m["text"], names), ""]
+    kept = 0
+    for n, m in enumerate(messages):
+        text = to_markdown(m["text"], names)
+        if kept + len(text) > THREAD_CHARS:
+            lines += [f"_... and {len(messages) - n} more message(s), not saved here: see the thread._", ""]
+            break
+        kept += len(text)
+        lines += [f"**{_author(m, names)}:**", "", text, ""]
     lines += _nearest_lines(nearest)
     stamp = slug(f"{channel}-{parent.get('ts') or clicked_ts or ''}", 40)
     path = f"{DRAFTS_DIR}/thread-{stamp}-{slug(title) or 'thread'}.md"

@@ -12,7 +12,7 @@ from indexer.build import build
 from indexer.markdown import parse
 from knowledge.answer import Answer
 from knowledge.drafts import (
-    Draft, DraftError, Drafts, UnknownDraft, discard, gap_draft, nearest_sections, plain_line, stored_drafts, thread_draft,
+    THREAD_CHARS, Draft, DraftError, Drafts, UnknownDraft, discard, gap_draft, nearest_sections, plain_line, stored_drafts, thread_draft,
     to_markdown, waiting,
 )
 from knowledge.gaps import Gaps
@@ -125,6 +125,14 @@ def test_a_thread_saved_from_its_parent_leaves_the_answer_to_the_writer_and_a_lo
     assert "## Answer\n\nWhat's our **answer** when" in alone.markdown
     with pytest.raises(DraftError):
         thread_draft([THREAD[3]], "C0SALES")
+
+
+def test_a_huge_thread_is_saved_up_to_a_bound_and_says_what_it_left_out():
+    thread = [{"ts": f"1700000000.{n:06d}", "user": "U1", "text": f"message {n} " + "x" * 40_000} for n in range(40)]
+    draft = thread_draft(thread, "C0SALES", today=TODAY)
+    assert len(draft.markdown) < THREAD_CHARS + 10_000  # 40 such messages: 1.6 MB
+    assert "message 3 " in draft.markdown and "message 4 " not in draft.markdown
+    assert "_... and 36 more message(s), not saved here: see the thread._" in draft.markdown
 
 
 def test_saving_writes_the_file_and_keeps_the_markdown_in_the_state_db(state, tmp_path):
