@@ -13,6 +13,7 @@ from bot.payloads import BROKEN_REPLY, id_value, on_click, user_id
 
 log = logging.getLogger("bot.feedback")
 GONE = "I no longer have that question; please ask it again."
+NOT_YOURS = "Only the person who asked can share that answer."
 THANKS = "Thanks for the feedback!"
 THANKS_NOT_HELPFUL = "Thanks for the feedback! The enablement team will look at this one."
 
@@ -70,6 +71,11 @@ def register(app: App, deps: Deps) -> None:
         on_feedback(ack, action, body, respond, helpful=False)
 
     def share_answer(qid: int, user: str, respond) -> None:
+        stored = deps.state.question(qid)
+        if stored is not None and stored.user_id and stored.user_id != user:
+            # Only its asker sees a private answer's Share button: another id in the click is not theirs to post.
+            respond(replace_original=False, response_type="ephemeral", text=NOT_YOURS)
+            return
         shown = rerender(qid, shared_by=user)
         if shown is None:
             respond(replace_original=False, text=GONE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 
+from bot.listeners.feedback import NOT_YOURS
 from tests.slack.slack_requests import SIGNING_SECRET
 
 
@@ -130,6 +131,16 @@ def test_share_in_channel_posts_for_everyone_and_removes_the_private_copy(bot):
     assert "<@U0REP9> shared an answer to" in texts(shared["blocks"])
     assert "share_answer" not in action_ids(shared["blocks"])
     assert deleted["delete_original"] is True
+
+
+def test_only_the_asker_can_share_a_private_answer(bot):
+    bot.send.command("/ask", "my deal with initech is slipping, what do i do", user="U0REP1")
+    bot.slack.wait_for("response_url")
+    (stored,) = bot.state.questions()
+    bot.send.click("share_answer", str(stored.id), user="U0REP2", channel="C0GENERAL")  # a click no Slack client sends
+    (refused,) = [r.body for r in bot.slack.wait_for("response_url", count=2)[1:]]
+    assert refused["text"] == NOT_YOURS and refused["response_type"] == "ephemeral"
+    assert not [c for c in bot.slack.of("response_url") if c.body.get("response_type") == "in_channel"]
 
 
 def test_bad_signatures_are_refused_and_do_nothing(bot):
