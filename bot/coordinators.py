@@ -6,7 +6,7 @@ import threading
 import time
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 log = logging.getLogger("bot.coordinators")
 GROUP_TTL = 300  # seconds a user group's member list is trusted before asking Slack again
@@ -30,6 +30,8 @@ class Coordinators:
                 try:
                     users = self.client.usergroups_users_list(usergroup=self.group)["users"]
                     self._members, self._fetched = frozenset(users), time.monotonic()
-                except SlackApiError as exc:  # keep the last known members rather than lock everyone out
-                    log.warning("Could not read user group %s: %s", self.group, exc.response.get("error"))
+                except (SlackClientError, OSError, KeyError, TypeError) as exc:  # Slack refused, the network failed:
+                    # keep the last known members rather than lock everyone out, or fail the click with no reply
+                    reason = exc.response.get("error") if isinstance(exc, SlackApiError) else f"{type(exc).__name__}: {exc}"
+                    log.warning("Could not read user group %s: %s", self.group, reason)
             return self._members

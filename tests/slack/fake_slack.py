@@ -46,6 +46,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         # conversations.replies answers from here: (channel, thread ts) -> the thread's messages, parent first
         self.threads: dict[tuple[str, str], list[dict]] = {}
+        self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here: group id -> user ids
         self._refusals: list[dict] = []  # see refuse()
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
@@ -139,6 +140,8 @@ class FakeSlack:
         if method == "conversations.replies":
             thread = self.threads.get((body.get("channel"), body.get("ts")))
             return {"ok": True, "messages": thread, "has_more": False} if thread else {"ok": False, "error": "thread_not_found"}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.usergroups.get(body.get("usergroup"), [])}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "U")).split(",")[0]}}
         if method == "files.getUploadURLExternal":
