@@ -24,6 +24,9 @@ from knowledge.state import StateDB, now
 # from 0.35 to 0.55 and split fewest groups at 0.35-0.4.
 GROUP_THRESHOLD = 0.4
 EXAMPLES = 3
+# Open gaps searched again after a new build: each is a search in the watcher, beside the bot's own, and a
+# log nobody resolves can grow to thousands. The most asked come first; the rest wait for a quieter log.
+RECHECK_LIMIT = 1000
 LEASE = timedelta(minutes=10)  # a claimed DM not sent by then (its process died) is claimed again
 
 
@@ -147,9 +150,10 @@ class Gaps:
         self._sql("UPDATE gaps SET status = 'ignored', resolved_by = ?, updated_at = ? WHERE id = ?", (by, now(), gap_id))
 
     def recheck(self, kb: KnowledgeBase) -> list[int]:
-        """Ask every open gap again; those now answered become 'answerable' and their askers are owed a DM."""
+        """Ask the open gaps again, most asked first (RECHECK_LIMIT of them); those now answered become
+        'answerable' and their askers are owed a DM."""
         answerable = []
-        for gap in self.list("open"):
+        for gap in self.list("open", limit=RECHECK_LIMIT):
             if not gap.question:
                 continue
             answer = kb.ask(gap.question, k=1)

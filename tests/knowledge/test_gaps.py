@@ -5,6 +5,8 @@ import threading
 
 import pytest
 
+import knowledge.gaps
+
 from knowledge.answer import Answer
 from knowledge.gaps import Gaps
 
@@ -57,6 +59,14 @@ def test_recheck_marks_answerable_gaps_and_owes_each_asker_one_dm(state, gaps, s
     assert sorted(n.user_id for n in owed) == ["U1", "U2"]
     assert all(n.resolved_doc == "playbooks/pricing-and-discounting.md" for n in owed)
     assert gaps.recheck(sample_kb) == [] and len(gaps.pending()) == 2  # nothing owed twice
+
+
+def test_recheck_asks_the_most_asked_gaps_first_up_to_its_limit(state, gaps, sample_kb, monkeypatch):
+    once = file_gap(state, gaps, "how long is the renewal notice period", "U1")
+    twice = [file_gap(state, gaps, "who approves a 30% discount", u) for u in ("U1", "U2")][0]
+    monkeypatch.setattr(knowledge.gaps, "RECHECK_LIMIT", 1)
+    assert gaps.recheck(sample_kb) == [twice]
+    assert gaps.recheck(sample_kb) == [once]  # the next build reaches it
 
 
 def test_resolve_and_ignore(state, gaps):
