@@ -11,11 +11,12 @@ from knowledge.text import trim
 SHOWN_GAPS = 15  # each gap takes 3 blocks; Block Kit allows 50 a message
 
 
-def gaps_blocks(open_gaps: list[Gap], answerable: int = 0) -> list[dict]:
-    """The open gaps, most asked first, each with Resolve / Ignore."""
+def gaps_blocks(open_gaps: list[Gap], answerable: int = 0, total: int | None = None) -> list[dict]:
+    """The most asked open gaps (SHOWN_GAPS of the `total` open), each with Resolve / Ignore."""
     if not open_gaps:
         return [section("No open content gaps. Every recent question found a confident answer. :tada:")]
-    blocks = [section(f"*Open content gaps* ({len(open_gaps)} shown, most asked first)")]
+    shown, total = min(len(open_gaps), SHOWN_GAPS), max(total or 0, len(open_gaps))
+    blocks = [section(f"*Open content gaps* ({shown} of {total} shown, most asked first)")]
     if answerable:
         blocks.append(context(f"{answerable} more became answerable after the last re-index; their askers were told."))
     for gap in open_gaps[:SHOWN_GAPS]:

@@ -120,6 +120,11 @@ class Gaps:
         ).fetchall()
         return [Gap(r[0], r[1], r[2], r[3], r[4], self._examples(r[0]), r[5], r[6], r[7], r[8], r[9], r[10]) for r in rows]
 
+    def count(self, status: str) -> int:
+        """How many gaps have `status` (that any question was filed under)."""
+        return int(self._sql("SELECT COUNT(DISTINCT gap_id) FROM questions q JOIN gaps g ON g.id = q.gap_id WHERE g.status = ?",
+                             (status,)).fetchone()[0])
+
     def get(self, gap_id: int) -> Gap | None:
         """One gap by id, without reading every other gap."""
         found = self.list(status=None, gap_id=gap_id)

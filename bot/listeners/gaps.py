@@ -8,7 +8,7 @@ from functools import partial
 from slack_bolt import App
 
 from bot.app import Deps
-from bot.gap_views import gaps_blocks, resolve_modal
+from bot.gap_views import SHOWN_GAPS, gaps_blocks, resolve_modal
 from bot.notify import send_pending
 from bot.payloads import id_value, json_object, on_click, user_id
 from bot.work import SWAMPED
@@ -25,7 +25,9 @@ def register(app: App, deps: Deps) -> None:
     coordinators = deps.coordinators  # membership may ask Slack (a user group): only after the ack
 
     def current_list() -> list[dict]:
-        return gaps_blocks(deps.gaps.list("open"), answerable=len(deps.gaps.list("answerable")))
+        # The shown few, and counts: a log of thousands must not be read whole for fifteen of them.
+        return gaps_blocks(deps.gaps.list("open", limit=SHOWN_GAPS), answerable=deps.gaps.count("answerable"),
+                           total=deps.gaps.count("open"))
 
     def show_gaps(user: str | None, respond) -> None:
         if user not in coordinators:

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 import knowledge.gaps
+from bot.gap_views import gaps_blocks
 
 from knowledge.answer import Answer
 from knowledge.gaps import Gaps
@@ -67,6 +68,16 @@ def test_recheck_asks_the_most_asked_gaps_first_up_to_its_limit(state, gaps, sam
     monkeypatch.setattr(knowledge.gaps, "RECHECK_LIMIT", 1)
     assert gaps.recheck(sample_kb) == [twice]
     assert gaps.recheck(sample_kb) == [once]  # the next build reaches it
+
+
+def test_the_coordinators_list_reads_the_shown_gaps_and_counts_the_rest(state, gaps):
+    soc, hip = file_gap(state, gaps, SOC2[0], "U1"), file_gap(state, gaps, HIPAA[0], "U2")
+    file_gap(state, gaps, SOC2[1], "U3")
+    assert (gaps.count("open"), gaps.count("answerable")) == (2, 0)
+    header = gaps_blocks(gaps.list("open", limit=1), total=gaps.count("open"))[0]["text"]["text"]
+    assert header == "*Open content gaps* (1 of 2 shown, most asked first)"
+    gaps.resolve(soc, "playbooks/security-review.md", by="UCOORD")
+    assert gaps.count("open") == 1 and [g.id for g in gaps.list("open")] == [hip]
 
 
 def test_resolve_and_ignore(state, gaps):
