@@ -1,18 +1,15 @@
 """Slack mrkdwn: escaping what users typed, and turning our Markdown snippets into mrkdwn."""
 from __future__ import annotations
 
-import html
 import re
 
-from knowledge.text import trim
+from knowledge.text import trim, unescape_entities
 
 SECTION_LIMIT = 3000  # Block Kit: characters in one section's text
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s|>]+)\)")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BREAK = re.compile(r"<br\s*/?>", re.I)  # a line break inside a table cell
-# An HTML entity as CommonMark reads one: with its `;`. html.unescape alone also reads `&region=` as `®ion=`.
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def escape(text: str) -> str:
@@ -42,16 +39,12 @@ def from_markdown(text: str, limit: int) -> str:
     links: list[str] = []
 
     def keep_link(m: re.Match) -> str:
-        links.append(link(_entities(m.group(2)), _entities(m.group(1))))
+        links.append(link(unescape_entities(m.group(2)), unescape_entities(m.group(1))))
         return f"\x00{len(links) - 1}\x00"
 
-    text = escape(_entities(_LINK.sub(keep_link, text)))
+    text = escape(unescape_entities(_LINK.sub(keep_link, text)))
     text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
-
-
-def _entities(text: str) -> str:
-    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
 
 
 def strip_mentions(text: str) -> str:

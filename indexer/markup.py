@@ -7,8 +7,9 @@ would answer questions. Fenced and indented code is never touched.
 """
 from __future__ import annotations
 
-import html
 import re
+
+from knowledge.text import unescape_entities
 
 # Admonitions (Docusaurus, VuePress): `:::note Title` ... `:::` (more colons when nested) wrap Markdown; the
 # markers are not text, the title is.
@@ -124,6 +125,6 @@ def html_text(text: str) -> str:
     text = _ANCHOR.sub(lambda m: f"[{m.group(2).strip() or m.group(1)}]({m.group(1)})", text)  # a link the snippet keeps
     text = _BR.sub("; " if table else "\n", text)
     text = _LINE_BREAK.sub("\n", _CELL_END.sub(" | ", text))
-    text = html.unescape(_TAG.sub("", _NAMED_TAG.sub(lambda m: f"\n{m.group(1)}\n", text)))
+    text = unescape_entities(_TAG.sub("", _NAMED_TAG.sub(lambda m: f"\n{m.group(1)}\n", text)))
     lines = (" ".join(line.split()).strip(" |") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

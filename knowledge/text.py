@@ -1,11 +1,19 @@
 """Small text helpers shared by the indexer, the answers and the Slack rendering."""
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+# An HTML entity as CommonMark reads one: with its `;`. html.unescape alone also reads `&region=` as `®ion=`.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def unescape_entities(text: str) -> str:
+    """`&amp;`, `&#91;`, `&gt;` read as the characters they stand for; a URL's `&region=` stays as it is."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
 
 
 def github_anchor(heading: str, seen: dict[str, int]) -> str:

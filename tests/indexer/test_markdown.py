@@ -366,13 +366,14 @@ def test_an_html_table_reads_as_rows_of_cells():
             <td rowspan="2">Senior</td>
             <td>Leads discovery &amp; scoping<br>Owns the <a href="https://kb.example/pov">POV</a></td>
           </tr>
-          <tr><td>< 10 seats</td></tr>
+          <tr><td>< 10 seats</td><td><a href="https://crm.example/r?id=7&region=emea">the report</a></td></tr>
         </table>
         <script>track("competencies")</script>
         """
     )
     assert blocks(text) == [
-        ("html_block", "Level | Expectation\nSenior | Leads discovery & scoping; Owns the [POV](https://kb.example/pov)\n< 10 seats"),
+        ("html_block", "Level | Expectation\nSenior | Leads discovery & scoping; Owns the [POV](https://kb.example/pov)\n"
+                       "< 10 seats | [the report](https://crm.example/r?id=7&region=emea)"),  # not ®ion
     ]
 
 
