@@ -69,17 +69,14 @@ class Work:
     def later(self, job: Callable[[], object], busy: Callable[[], object] | None = None, asker: str | None = None) -> bool:
         """Run `job` after the ack; if the backlog is full, or `asker` has PER_ASKER jobs in flight, run `busy`
         (a short reply) instead and say False."""
-        if asker is None:
-            if self.pool.submit(job):
-                return True
-            self._log_full()
-        elif self._begin(asker):
-            if self.pool.submit(partial(self._run_for, asker, job)):
-                return True
-            self._end(asker)
-            self._log_full()
-        else:
+        if asker is not None and not self._begin(asker):
             self._warn("asker", "%s has %d questions in flight: replying 'swamped' to the next", asker, PER_ASKER)
+        elif self.pool.submit(job if asker is None else partial(self._run_for, asker, job)):
+            return True
+        else:
+            if asker is not None:
+                self._end(asker)
+            self._log_full()
         if busy is not None and not self.notices.submit(busy):
             log.warning("The notice backlog is full too: a busy reply was dropped (the question is stored)")
         return False

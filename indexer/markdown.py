@@ -86,7 +86,10 @@ def split_front_matter(text: str, path: str, warnings: list[MarkdownError] | Non
     if end is None:
         raise MarkdownError(path, 1, f"front matter opened with '{fence}' is never closed")
     source = "\n".join(lines[1:end])
-    meta = _yaml(source, path) if fence == "---" else _toml(source, path)
+    try:
+        meta = _yaml(source, path) if fence == "---" else _toml(source, path)
+    except _UNREADABLE_VALUE as exc:
+        raise MarkdownError(path, 1, f"broken front matter: {_reason(exc)}") from None
     if not isinstance(meta, dict):
         raise MarkdownError(path, 2, "front matter must be a mapping of `key: value` lines")
     meta = _clean_meta(meta, path, lines[:end], [] if warnings is None else warnings)
@@ -119,8 +122,6 @@ def _yaml(source: str, path: str):
         line = mark.line + 2 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MarkdownError(path, line, f"broken front matter: {problem}") from None
-    except _UNREADABLE_VALUE as exc:
-        raise MarkdownError(path, 1, f"broken front matter: {_reason(exc)}") from None
 
 
 def _toml(source: str, path: str) -> dict:
@@ -130,8 +131,6 @@ def _toml(source: str, path: str) -> dict:
         at = re.search(r"\(at line (\d+)", str(exc))
         problem = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc))
         raise MarkdownError(path, int(at.group(1)) + 1 if at else 1, f"broken front matter: {problem}") from None
-    except _UNREADABLE_VALUE as exc:
-        raise MarkdownError(path, 1, f"broken front matter: {_reason(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:

@@ -28,7 +28,7 @@ _TAG_TITLE = re.compile(r'\b(?:title|summary|caption|heading|header|content|text
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 # What renders to nothing in prose: HTML comments, kramdown's `{::comment}...{:/comment}` and the attribute
 # lists it hangs on a link or image (`![shot](a.png){: .shadow}`, `[form](url){:target="_blank"}`).
-_HIDDEN = re.compile(r"<!--.*?-->|\{::comment\}.*?\{:/(?:comment)?\}|(?<=[)\]])\{:[^}\n]*\}", re.S)
+_HIDDEN = re.compile(_COMMENT.pattern + r"|\{::comment\}.*?\{:/(?:comment)?\}|(?<=[)\]])\{:[^}\n]*\}", re.S)
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")  # what a comment-looking string inside `code` shows is text
 # MkDocs (Python-Markdown): admonitions `!!! note "Title"`, collapsibles `??? tip`, content tabs `=== "macOS"`,
 # each over a body indented four spaces, which CommonMark would read as a code block.
