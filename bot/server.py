@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 from urllib.parse import parse_qsl
 
@@ -30,6 +31,8 @@ SERVER_LIMITS = dict(
     cleanup_interval=5,
     connection_limit=500,
 )
+SIGNATURE_WINDOW = 5 * 60  # seconds either side of now that SignatureVerifier accepts a timestamp
+REMEMBERED = 50_000  # signatures kept at most: Slack's own traffic is far below this in two windows
 APPS_PAGE = "https://api.slack.com/apps"
 log = logging.getLogger("bot.server")
 
@@ -60,12 +63,12 @@ def check_credentials(settings: Settings, socket_mode: bool) -> None:
 def wsgi_app(app: App, signing_secret: str):
     """Slack's requests at /slack/events (verified before Bolt sees them), a health check at /healthz, 404 elsewhere."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
-    verifier = SignatureVerifier(signing_secret)
+    verifier, seen = SignatureVerifier(signing_secret), SeenSignatures()
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == EVENTS_PATH:
-            refusal = refuse(environ, verifier)
+            refusal = refuse(environ, verifier, seen)
             if refusal:
                 return plain(start_response, *refusal)
             return slack(environ, start_response)
@@ -76,17 +79,22 @@ def wsgi_app(app: App, signing_secret: str):
     return application
 
 
-def refuse(environ: dict, verifier: SignatureVerifier) -> tuple[str, str] | None:
+def refuse(environ: dict, verifier: SignatureVerifier, seen: "SeenSignatures") -> tuple[str, str] | None:
     """Why a request must not reach Bolt (status, reason), or None; the body is put back for Bolt to read.
 
     Bolt parses a body before it checks the signature, so an unsigned `{"x` cost a 500 and a traceback.
-    Here the order is: size (413), signature and timestamp (401), then shape (400). One log line each.
+    Here the order is: size (413), signature and timestamp (401), a repeat (200, nothing done), then
+    shape (400). One log line each.
     """
     body = read_body(environ)
     if body is None:
         return log_refusal(environ, "413 Payload Too Large", f"body over {MAX_BODY} bytes")
     if not signed(body, environ, verifier):
         return log_refusal(environ, "401 Unauthorized", "missing, wrong or stale signature")
+    if not seen.first(environ["HTTP_X_SLACK_SIGNATURE"], int(environ["HTTP_X_SLACK_REQUEST_TIMESTAMP"])):
+        # A 200, so that Slack itself never retries it; the first of these was served.
+        log.warning("Ignored a repeat of a signed request from %s (same signature)", environ.get("REMOTE_ADDR", "?"))
+        return "200 OK", ""
     text, content_type = body.decode("utf-8"), environ.get("CONTENT_TYPE") or ""
     if not well_formed(parsed(text, content_type)):
         return log_refusal(environ, "400 Bad Request", "signed, but not a Slack payload")
@@ -107,6 +115,34 @@ def respell_payload(body: bytes, environ: dict, verifier: SignatureVerifier) -> 
     timestamp = environ["HTTP_X_SLACK_REQUEST_TIMESTAMP"]
     environ["HTTP_X_SLACK_SIGNATURE"] = verifier.generate_signature(timestamp=timestamp, body=body)
     return body
+
+
+class SeenSignatures:
+    """The signatures of the requests let through in the last window, so that a request sent again is not.
+
+    A signature is good for five minutes: anyone who captured a request (a TLS proxy's log, a debugging
+    dump) could send it again, and a `/ask` would be answered twice or a share button posted twice.
+    Slack never sends the same signature twice: a retry of an event is signed anew, and events are also
+    de-duplicated by id (StateDB.first_time). Bounded: entries leave once their timestamp is out of
+    the window, and past REMEMBERED, oldest first.
+    """
+
+    def __init__(self, window: int = SIGNATURE_WINDOW, limit: int = REMEMBERED):
+        self.window, self.limit = window, limit
+        self._seen: dict[str, int] = {}  # signature -> its request's timestamp, in order of arrival
+        self._lock = threading.Lock()
+
+    def first(self, signature: str, timestamp: int, now: float | None = None) -> bool:
+        """Remember `signature`; False if it was already seen in the window."""
+        expired = (time.time() if now is None else now) - self.window
+        with self._lock:
+            if signature in self._seen:
+                return False
+            # Arrival order is timestamp order give or take the window: forget from the front while expired.
+            while self._seen and (len(self._seen) >= self.limit or next(iter(self._seen.values())) < expired):
+                del self._seen[next(iter(self._seen))]
+            self._seen[signature] = timestamp
+            return True
 
 
 def read_body(environ: dict) -> bytes | None:

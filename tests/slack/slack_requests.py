@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 SIGNING_SECRET = "8f742231b10e8888abcd99b1e2c2a5a5"
 TEAM = "T0001"
+FORM = "application/x-www-form-urlencoded"
 _ids = itertools.count(1)
 
 
@@ -52,13 +53,16 @@ class SlackSender:
             return Response(e.code, e.read())
 
     def command(self, command: str, text: str, user: str = "U0REP1", channel: str = "C0SALES", **kw) -> Response:
+        return self.post(self.command_body(command, text, user, channel), FORM, **kw)
+
+    def command_body(self, command: str, text: str, user: str = "U0REP1", channel: str = "C0SALES") -> bytes:
         form = {
             "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "example",
             "channel_id": channel, "channel_name": "sales", "user_id": user, "user_name": "rep",
             "command": command, "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
             "response_url": self.response_url, "trigger_id": f"trigger.{next(_ids)}",
         }
-        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kw)
+        return urlencode(form).encode()
 
     def event(self, event: dict, event_id: str | None = None, **kw) -> Response:
         body = {

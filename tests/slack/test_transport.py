@@ -16,9 +16,9 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from bot.payloads import BROKEN_BUTTON
-from bot.server import _OncePerMinute
+from bot.server import SeenSignatures, _OncePerMinute
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.slack_requests import SIGNING_SECRET, SlackSender, view_submission
+from tests.slack.slack_requests import FORM, SIGNING_SECRET, SlackSender, view_submission
 from tests.slack.test_serve import KB, free_port
 
 DEADLINE = 3.0  # Slack's hard limit for an ack: later, the user sees an error (not a speed claim)
@@ -140,6 +140,36 @@ def test_signed_but_malformed_bodies_are_400_in_one_short_log_line(served, body,
     r, logged = post_logged(send, log, body, content_type)
     assert r.status == 400
     assert_short(logged)
+
+
+def test_a_signed_request_sent_again_is_not_served_again(served):
+    """A captured request stays validly signed for five minutes; sent again, it must not ask again."""
+    send, slack, log = served
+    sender = SlackSender(send.url, slack.response_url("replayed"))
+    body, now = sender.command_body("/ask", "what is the uptime SLA"), int(time.time())
+    assert sender.post(body, FORM, timestamp=now).status == 200
+    wait_for_path(slack, sender.response_url, timeout=60)
+    again, logged = post_logged(sender, log, body, FORM, timestamp=now)
+    assert (again.status, again.body) == (200, b"")
+    assert "repeat of a signed request" in logged
+    assert_short(logged)
+    # The same question in a new request is answered: only the copy was refused.
+    assert sender.command("/ask", "what is the uptime SLA").status == 200
+    deadline = time.monotonic() + 60
+    while len(wait_for_path(slack, sender.response_url)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # a second answer to the copy, had it been queued, lands by now
+    assert len(wait_for_path(slack, sender.response_url)) == 2
+
+
+def test_signatures_are_remembered_for_the_window_and_no_more_than_the_limit():
+    seen = SeenSignatures(window=300)
+    assert seen.first("a", 1000, now=1000)
+    assert not seen.first("a", 1000, now=1299)  # a repeat within the window
+    assert seen.first("b", 1300, now=1301) and seen.first("a", 1000, now=1302)  # out of it: forgotten
+    full = SeenSignatures(window=300, limit=2)
+    assert full.first("x", 1000, now=1000) and full.first("y", 1000, now=1000) and full.first("z", 1000, now=1000)
+    assert not full.first("z", 1000, now=1000) and full.first("x", 1000, now=1000)  # "x" made room for "z"
 
 
 def refused_from_length(send: SlackSender, length: int, sent: bytes = b"") -> bytes:
