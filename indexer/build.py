@@ -27,6 +27,7 @@ from knowledge.embedder import Embedder
 from knowledge.config import MAX_FILE_MB
 from knowledge.errors import IndexNotFound, KnowledgeError
 from knowledge.index import BUILDS, CURRENT, DB_FILE, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest
+from knowledge.text import terms
 
 # Vectors above which HNSW replaces exact search. bench/scale.py: exact p95 grows ~14 ms per 100k vectors
 # and reaches 20 ms near 145k, while HNSW loses a fifth of the top 10 at 100k; below this exact wins.
@@ -34,7 +35,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 8  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
+FORMAT = 9  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
 
 Progress = Callable[[int, int], None]
 
@@ -290,6 +291,7 @@ def _write_db(path: Path, docs: list[Document], hashes: dict[str, str], chunks: 
                 "headings": json.dumps(c.heading_path),
                 "anchor": c.anchor,
                 "text": c.text,
+                "terms": " ".join(terms(c.text)),  # what the ranker counts, read at query time without re-tokenising
                 "line": c.line,
                 "hash": c.content_hash(model),
             }

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import date
 from pathlib import Path
 
@@ -104,6 +104,8 @@ class Index:
         # A build from before owner_slack has no such column: read it as NULL rather than fail.
         has_owner_slack = any(r[1] == "owner_slack" for r in self._rows("PRAGMA table_info(documents)"))
         self._owner_slack = "d.owner_slack" if has_owner_slack else "NULL"
+        # ... nor, before FORMAT 9, each chunk's terms: those are then read from its text, as they were.
+        self._terms = "c.terms" if any(r[1] == "terms" for r in self._rows("PRAGMA table_info(chunks)")) else "NULL"
 
     @classmethod
     def open(cls, root: Path) -> "Index":
@@ -141,13 +143,13 @@ class Index:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def section_bm25(self, query: str, sections: list[int]) -> dict[int, float]:
-        """BM25 of each of `sections` read as one text (heading path and body), over the best section's in
-        the whole build: the view of plain BM25 over sections, which a long section's chunks each lack.
-        A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves the whole
-        pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
+    def section_bm25(self, query: str, sections: list[int] | None = None) -> dict[int, float]:
+        """BM25 of each of `sections` (default: any) read as one text (heading path and body), over the best
+        section's in the whole build: the view of plain BM25 over sections, which a long section's chunks
+        each lack. A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves
+        the whole pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
         match = fts_query(query)
-        if match is None or not sections:
+        if match is None or sections == []:
             return {}
         try:
             rows = self._rows("SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? "
@@ -158,8 +160,8 @@ class Index:
             return {}  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
         if not rows or rows[0][1] <= 0:
             return {}
-        wanted, best = set(sections), rows[0][1]
-        return {int(r[0]): float(r[1]) / best for r in rows if r[0] in wanted}
+        wanted, best = None if sections is None else set(sections), rows[0][1]
+        return {int(r[0]): float(r[1]) / best for r in rows if wanted is None or r[0] in wanted}
 
     def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""
@@ -247,12 +249,14 @@ class Index:
             chunk_ids = [c for span in missing for c in span]
             marks = ",".join("?" * len(chunk_ids))
             rows = {r[0]: r[1:] for r in self._rows(
-                f"SELECT c.id, c.path, d.title, c.headings, c.text FROM chunks c JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
+                f"SELECT c.id, c.path, d.title, c.headings, c.text, {self._terms} FROM chunks c "
+                f"JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
                 chunk_ids,
             )}
             for span in missing:
-                path, title, headings, _ = rows[span[0]]
-                found[span] = SectionText.of(path, title, tuple(json.loads(headings)), "\n\n".join(rows[c][3] for c in span))
+                path, title, headings, _, stored = rows[span[0]]
+                body = None if stored is None else [t for c in span for t in rows[c][4].split()]
+                found[span] = SectionText.of(path, title, tuple(json.loads(headings)), "\n\n".join(rows[c][3] for c in span), body)
             with self._lock:
                 if len(self._section_cache) > SECTION_CACHE:
                     self._section_cache.clear()  # a build is immutable: dropping the cache only costs time
@@ -286,12 +290,19 @@ class SectionText:
     pairs: frozenset[tuple[str, str]]  # adjacent terms in the headings and the text
 
     @classmethod
-    def of(cls, path: str, title: str, headings: tuple[str, ...], text: str) -> "SectionText":
-        below, body = terms(" ".join(headings[1:])), terms(text)
+    def of(cls, path: str, title: str, headings: tuple[str, ...], text: str, body: list[str] | None = None) -> "SectionText":
+        """`body` is terms(text) when the build stored it: tokenising a pool's sections cost more than searching it."""
+        below, body = terms(" ".join(headings[1:])), terms(text) if body is None else body
         sequence = below + body
         return cls(path, headings, text, frozenset(body), Counter(body), len(body), frozenset(below),
                    frozenset(terms(headings[-1])) if len(headings) > 1 else frozenset(),
-                   frozenset(terms(f"{title} {' '.join(words(path))}")), frozenset(zip(sequence, sequence[1:])))
+                   _title_terms(title, path), frozenset(zip(sequence, sequence[1:])))
+
+
+@lru_cache(maxsize=1024)
+def _title_terms(title: str, path: str) -> frozenset[str]:
+    """A document's title and path words: the same for each of its sections."""
+    return frozenset(terms(f"{title} {' '.join(words(path))}"))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from indexer.build import build
 from indexer.structure import previous_vectors
 from knowledge.answer import KnowledgeBase
-from knowledge.index import DB_FILE, LiveIndex
+from knowledge.index import DB_FILE, Index, LiveIndex, current_build
 from knowledge.passage import best_passage
 from knowledge.rank import FEATURES, WEIGHTS_FILE, Ranker
 from knowledge.vocabulary import Vocabulary, mine_acronyms
@@ -212,3 +213,21 @@ def test_a_build_without_the_section_table_still_answers(tmp_path, embedder):
     assert stale.get().section_bm25("how long does a paid trial last", [0, 1, 2]) == {}
     hits = KnowledgeBase(stale, embedder).ask("how long does a paid trial last", k=2).hits
     assert hits and all(h.features["plain_bm25"] == 0.0 for h in hits)
+
+
+def test_the_ranker_reads_each_chunk_s_terms_from_the_build_and_an_older_build_from_the_text(sample_index, tmp_path):
+    def copy(name: str, change: str) -> Index:
+        build_dir = shutil.copytree(current_build(sample_index), tmp_path / name)
+        db = sqlite3.connect(build_dir / DB_FILE)
+        db.execute(change)
+        db.commit()
+        db.close()
+        return Index(build_dir)
+
+    index = Index(current_build(sample_index))
+    s = index.structure
+    spans = [range(int(s.first[i]), int(s.last[i]) + 1) for i in range(s.sections)]
+    older = copy("format-8", "ALTER TABLE chunks DROP COLUMN terms")  # as a build before FORMAT 9 wrote it
+    assert index.sections(spans) == older.sections(spans)  # the same words either way, so the same ranking
+    forged = copy("forged", "UPDATE chunks SET terms = 'zebra'")
+    assert {frozenset(t.body) for t in forged.sections(spans).values()} == {frozenset({"zebra"})}  # read, not recomputed
