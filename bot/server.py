@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
@@ -129,7 +130,7 @@ class SeenSignatures:
 
     def __init__(self, window: int = SIGNATURE_WINDOW, limit: int = REMEMBERED):
         self.window, self.limit = window, limit
-        self._seen: dict[str, int] = {}  # signature -> its request's timestamp, in order of arrival
+        self._seen: OrderedDict[str, int] = OrderedDict()  # signature -> its request's timestamp, in order of arrival
         self._lock = threading.Lock()
 
     def first(self, signature: str, timestamp: int, now: float | None = None) -> bool:
@@ -140,7 +141,7 @@ class SeenSignatures:
                 return False
             # Arrival order is timestamp order give or take the window: forget from the front while expired.
             while self._seen and (len(self._seen) >= self.limit or next(iter(self._seen.values())) < expired):
-                del self._seen[next(iter(self._seen))]
+                self._seen.popitem(last=False)  # a plain dict's first item gets slower to find after many deletes
             self._seen[signature] = timestamp
             return True
 

@@ -243,7 +243,8 @@ class Index:
 
     def sections(self, spans: list[range]) -> dict[range, SectionText]:
         """Sections (their chunks in `spans`, joined in reading order) with their terms; recent ones cached."""
-        found = {r: self._section_cache[r] for r in spans if r in self._section_cache}
+        cached = (self._section_cache.get(r) for r in spans)  # one lookup each: another thread may clear the cache
+        found = {r: section for r, section in zip(spans, cached) if section is not None}
         missing = [r for r in spans if r not in found]
         if missing:
             chunk_ids = [c for span in missing for c in span]
