@@ -143,13 +143,13 @@ class Index:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def section_bm25(self, query: str, sections: list[int] | None = None) -> dict[int, float]:
-        """BM25 of each of `sections` (default: any) read as one text (heading path and body), over the best
-        section's in the whole build: the view of plain BM25 over sections, which a long section's chunks
-        each lack. A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves
-        the whole pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
+    def section_bm25(self, query: str, sections: list[int]) -> dict[int, float]:
+        """BM25 of each of `sections` read as one text (heading path and body), over the best section's in
+        the whole build: the view of plain BM25 over sections, which a long section's chunks each lack.
+        A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves the whole
+        pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
         match = fts_query(query)
-        if match is None or sections == []:
+        if match is None or not sections:
             return {}
         try:
             rows = self._rows("SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? "
@@ -160,8 +160,8 @@ class Index:
             return {}  # a build from before FORMAT 6: the feature is 0 until the next `kb index`
         if not rows or rows[0][1] <= 0:
             return {}
-        wanted, best = None if sections is None else set(sections), rows[0][1]
-        return {int(r[0]): float(r[1]) / best for r in rows if wanted is None or r[0] in wanted}
+        wanted, best = set(sections), rows[0][1]
+        return {int(r[0]): float(r[1]) / best for r in rows if r[0] in wanted}
 
     def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""
