@@ -22,11 +22,13 @@ from indexer.chunking import MAX_CHARS, Chunk, chunk_document
 from indexer.markdown import Document, MarkdownError, parse_bytes
 from indexer.sources import Skipped, Unreadable, read_bytes, scan
 from indexer.structure import previous_vectors, write_structure
-from knowledge import late
+from knowledge import bm25, late
 from knowledge.embedder import Embedder
 from knowledge.config import MAX_FILE_MB
 from knowledge.errors import IndexNotFound, KnowledgeError
-from knowledge.index import BUILDS, CURRENT, DB_FILE, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest
+from knowledge.index import (
+    BUILDS, CURRENT, DB_FILE, FIELD_WEIGHTS, HEADING_SEP, MANIFEST_FILE, VECTORS_FILE, current_build, read_manifest,
+)
 from knowledge.text import terms
 
 # Vectors above which HNSW replaces exact search. bench/scale.py: exact p95 grows ~14 ms per 100k vectors
@@ -35,7 +37,7 @@ APPROXIMATE_ABOVE = 150_000
 HNSW_EF_SEARCH = 512  # recall@10 0.91 at 2.3 ms on 100k (bench/scale.py); the default 16 gave 0.78
 KEEP_BUILDS = 2  # the current build and the one before it, for a reader that still holds it
 EMBED_BATCH = 256
-FORMAT = 9  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
+FORMAT = 10  # bump when chunking, the documents table or the ranker's build-time structure changes: the next build redoes it
 
 Progress = Callable[[int, int], None]
 
@@ -230,6 +232,7 @@ def _write(root, docs, hashes, chunks, vectors, tokens, embedder, settings, sour
         db = sqlite_utils.Database(partial / DB_FILE)
         write_structure(db, partial, docs, chunks, embedder, known)
         db.conn.commit()
+        bm25.write(partial, db.conn, list(FIELD_WEIGHTS))
         db.conn.close()
         faiss_index = _faiss_index(vectors, approximate_above)
         faiss.write_index(faiss_index, str(partial / VECTORS_FILE))

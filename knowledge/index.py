@@ -18,7 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from knowledge import late
+from knowledge import bm25, late
 from knowledge.errors import IndexModelMismatch, IndexNotFound
 from knowledge.text import STOPWORDS, terms, words
 from knowledge.vocabulary import SPELLED_DF, Vocabulary
@@ -35,6 +35,7 @@ MANIFEST_FILE = "manifest.json"
 STRUCTURE_FILE = "structure.npz"
 SECTION_CACHE = 4096  # sections whose text and terms a build keeps in memory between questions
 SECTION_BM25_DEPTH = 100  # sections scored by whole-section BM25; the rest of a pool gets 0
+FIELD_WEIGHTS = {"chunks_fts": (4.0, 2.0, 1.0), "sections_fts": (1.0,)}  # BM25 column weights per full-text table
 SECTION_CHUNKS = 12  # at most this many chunks of one section are read to rank it (~14k characters)  # heading-path and title vectors (indexer/structure.py)
 HEADING_SEP = " › "
 
@@ -81,10 +82,14 @@ def read_manifest(build_dir: Path) -> dict:
     return json.loads((Path(build_dir) / MANIFEST_FILE).read_text())
 
 
+def query_words(text: str) -> list[str]:
+    """The meaningful words of `text`, once each: the phrases of its full-text query."""
+    return [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 1]
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 OR-query of the meaningful words in `text`, each quoted so no word is read as syntax."""
-    terms = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 1]
-    return " OR ".join(f'"{t}"' for t in terms) or None
+    return " OR ".join(f'"{t}"' for t in query_words(text)) or None
 
 
 class Index:
@@ -131,29 +136,38 @@ class Index:
         scores, ids = self._vectors.search(query_vector.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
+    @cached_property
+    def _postings(self) -> dict[str, bm25.Postings] | None:
+        """The full-text tables' postings in memory (knowledge.bm25); None in a build from before FORMAT 10."""
+        return bm25.load(self.dir, FIELD_WEIGHTS)
+
+    def _bm25(self, table: str, query: str, k: int, sql: str) -> list[tuple[int, float]]:
+        """The best `k` rows of full-text `table` for `query`'s words and their BM25 (higher is better):
+        from the postings in memory, or by `sql` (the phrase query, then `k`) where those cannot say."""
+        found = query_words(query)
+        if not found:
+            return []
+        stems = [bm25.tokens(w) for w in found] if self._postings is not None else []
+        if stems and all(len(s) == 1 for s in stems):
+            return self._postings[table].top([s[0] for s in stems], k)
+        return [(int(r[0]), float(r[1])) for r in self._rows(sql, (" OR ".join(f'"{w}"' for w in found), k))]
+
     def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Chunk ids and BM25 scores (higher is better) of the best `k` full-text matches."""
-        match = fts_query(query)
-        if match is None:
-            return []
-        rows = self._rows(
-            "SELECT rowid, -bm25(chunks_fts, 4.0, 2.0, 1.0) FROM chunks_fts "
-            "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 4.0, 2.0, 1.0) LIMIT ?",
-            (match, k),
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        weights = ", ".join(map(str, FIELD_WEIGHTS["chunks_fts"]))
+        return self._bm25("chunks_fts", query, k, f"SELECT rowid, -bm25(chunks_fts, {weights}) FROM chunks_fts "
+                          f"WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, {weights}) LIMIT ?")
 
     def section_bm25(self, query: str, sections: list[int]) -> dict[int, float]:
         """BM25 of each of `sections` read as one text (heading path and body), over the best section's in
         the whole build: the view of plain BM25 over sections, which a long section's chunks each lack.
-        A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked FTS5 query serves the whole
+        A section below the build's best SECTION_BM25_DEPTH scores 0: one ranked query serves the whole
         pool (matching it against the pool's ids instead ran one full-text match per id, 6 ms at p95)."""
-        match = fts_query(query)
-        if match is None or not sections:
+        if not sections:
             return {}
         try:
-            rows = self._rows("SELECT rowid, -bm25(sections_fts) FROM sections_fts WHERE sections_fts MATCH ? "
-                              "ORDER BY rank LIMIT ?", (match, SECTION_BM25_DEPTH))
+            rows = self._bm25("sections_fts", query, SECTION_BM25_DEPTH, "SELECT rowid, -bm25(sections_fts) FROM "
+                              "sections_fts WHERE sections_fts MATCH ? ORDER BY rank LIMIT ?")
         except sqlite3.OperationalError as e:
             if "no such table" not in str(e):
                 raise
@@ -161,7 +175,7 @@ class Index:
         if not rows or rows[0][1] <= 0:
             return {}
         wanted, best = set(sections), rows[0][1]
-        return {int(r[0]): float(r[1]) / best for r in rows if r[0] in wanted}
+        return {r[0]: r[1] / best for r in rows if r[0] in wanted}
 
     def similarity(self, query_vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each chunk in `ids` (vectors are unit length)."""

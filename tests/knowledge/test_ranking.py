@@ -9,7 +9,9 @@ import pytest
 
 from indexer.build import build
 from indexer.structure import previous_vectors
+from knowledge import bm25
 from knowledge.answer import KnowledgeBase
+from knowledge.bm25 import BM25_FILE
 from knowledge.index import DB_FILE, Index, LiveIndex, current_build
 from knowledge.passage import best_passage
 from knowledge.rank import FEATURES, WEIGHTS_FILE, Ranker
@@ -209,6 +211,7 @@ def test_a_build_without_the_section_table_still_answers(tmp_path, embedder):
     db.execute("DROP TABLE sections_fts")  # as a FORMAT 5 build wrote it
     db.commit()
     db.close()
+    (live.get().dir / BM25_FILE).unlink()
     stale = LiveIndex(tmp_path / "index", embedder.name)
     assert stale.get().section_bm25("how long does a paid trial last", [0, 1, 2]) == {}
     hits = KnowledgeBase(stale, embedder).ask("how long does a paid trial last", k=2).hits
@@ -231,3 +234,34 @@ def test_the_ranker_reads_each_chunk_s_terms_from_the_build_and_an_older_build_f
     assert index.sections(spans) == older.sections(spans)  # the same words either way, so the same ranking
     forged = copy("forged", "UPDATE chunks SET terms = 'zebra'")
     assert {frozenset(t.body) for t in forged.sections(spans).values()} == {frozenset({"zebra"})}  # read, not recomputed
+
+
+def test_full_text_scores_are_computed_in_memory_and_equal_fts5_s_own(sample_index, tmp_path):
+    index = Index(current_build(sample_index))
+    older = Index(shutil.copytree(current_build(sample_index), tmp_path / "format-9", ignore=shutil.ignore_patterns(BM25_FILE)))
+    assert index._postings is not None and older._postings is None  # an older build has no postings: FTS5 answers
+    s = index.structure
+    sections = list(range(s.sections))
+    titles = [d.title for d in index.documents()]
+    headings = [" ".join(c.heading_path) for c in index.chunks(list(range(index.size))).values()]
+    questions = [*titles, *headings, "how do I handle the pricing objection", "what does SSO cost on enterprise plans?"]
+
+    def no_full_text_query(sql, params=()):
+        assert "MATCH" not in sql, "a full-text query went to SQLite"
+        return Index._rows(index, sql, params)
+
+    index._rows = no_full_text_query
+    for question in questions:
+        assert index.lexical(question, 50) == older.lexical(question, 50)  # same rows, order and scores
+        assert index.section_bm25(question, sections) == older.section_bm25(question, sections)
+    assert any(len(index.lexical(q, 50)) == 50 for q in questions)  # deep enough to test ties and cut-offs
+
+
+def test_a_word_fts5_reads_as_two_tokens_is_searched_by_fts5_itself(sample_index):
+    index = Index(current_build(sample_index))
+    split = "pricing\u19b0objection"  # one word to Python, two tokens to FTS5's tokenizer: a phrase
+    assert bm25.tokens(split) == ("price", "object")
+    found = index.lexical(f"discount {split}", 10)
+    direct = index._rows("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 4.0, 2.0, 1.0) "
+                         "LIMIT 10", (f'"discount" OR "{split}"',))
+    assert found and [i for i, _ in found] == [r[0] for r in direct]
