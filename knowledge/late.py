@@ -84,14 +84,15 @@ def piece_weights(pieces: np.ndarray, df: dict[int, int], chunks: int) -> np.nda
     return idf / idf.sum() if idf.sum() else idf
 
 
-def maxsim(question: np.ndarray, weights: np.ndarray, pieces: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def maxsim(question: np.ndarray, weights: np.ndarray, codes: np.ndarray, scales: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per text: the weighted mean, over question pieces, of each one's best cosine to the text's pieces.
 
-    `pieces` holds the texts' piece vectors one after another, text i from starts[i]; every text has at
-    least one piece."""
+    The texts' piece vectors are codes * scales (Tokens), one text after another, text i from starts[i];
+    every text has at least one piece."""
     if not len(starts):
         return np.zeros(0, dtype=np.float32)
-    similarity = question @ pieces.T  # (question pieces, all pieces)
+    similarity = question @ codes.astype(np.float32).T  # (question pieces, all pieces)
+    similarity *= scales  # scaled here, not the ~8k x DIM codes: a third less time
     best = np.maximum.reduceat(similarity, starts, axis=1)  # (question pieces, texts)
     return weights @ best
 
@@ -138,6 +139,5 @@ class Pieces:
         first, lengths = self.offsets[chunks], self.offsets[chunks + 1] - self.offsets[chunks]
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         take = np.repeat(first - starts, lengths) + np.arange(lengths.sum())  # every row of those chunks
-        pieces = self.codes[take].astype(np.float32) * self.scales[take][:, None]
-        per_chunk = dict(zip(chunks.tolist(), maxsim(question.vectors(), weights, pieces, starts)))
+        per_chunk = dict(zip(chunks.tolist(), maxsim(question.vectors(), weights, self.codes[take], self.scales[take], starts)))
         return np.array([max(per_chunk[c] for c in span) for span in spans], dtype=np.float32)

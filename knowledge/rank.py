@@ -76,19 +76,25 @@ class Query:
         unknown = sum(w for t, w in idf.items() if t not in df) / total
         return cls(text, vector, unique, idf, frozenset(zip(sequence, sequence[1:])), unknown)
 
-    def bm25(self, section: SectionText, mean_terms: float, k1: float = 1.2, b: float = 0.75) -> float:
+    def present(self, field: frozenset[str]) -> list[bool]:
+        """Which of the question's terms (in `idf` order) `field` holds: asked once per field and section,
+        then shared by the features below (a section's body holds thousands of terms, a question a handful)."""
+        return [t in field for t in self.idf]
+
+    def bm25(self, section: SectionText, in_body: list[bool], mean_terms: float, k1: float = 1.2, b: float = 0.75) -> float:
         """Okapi BM25 of the section's text (its headings are features of their own)."""
         norm = k1 * (1 - b + b * section.length / (mean_terms or 1.0))
-        return sum(w * (tf := section.counts.get(t, 0)) * (k1 + 1) / (tf + norm) for t, w in self.idf.items() if t in section.body)
+        counts = section.counts
+        return sum(w * (tf := counts[t]) * (k1 + 1) / (tf + norm) for (t, w), p in zip(self.idf.items(), in_body) if p)
 
-    def rarest_missing(self, present: frozenset[str]) -> float:
+    def rarest_missing(self, present: list[bool]) -> float:
         """A section that lacks the question's most specific word ('FedRAMP', 'escrow') rarely answers it."""
         top = max(self.idf.values(), default=0.0)
-        return max((w for t, w in self.idf.items() if t not in present), default=0.0) / top if top else 0.0
+        return max((w for w, p in zip(self.idf.values(), present) if not p), default=0.0) / top if top else 0.0
 
-    def cover(self, present: frozenset[str]) -> float:
+    def cover(self, present: list[bool]) -> float:
         total = sum(self.idf.values())
-        return sum(w for t, w in self.idf.items() if t in present) / total if total else 0.0
+        return sum(w for w, p in zip(self.idf.values(), present) if p) / total if total else 0.0
 
 
 @dataclass
@@ -120,16 +126,19 @@ def features(index: Index, query: Query, candidates: list[Candidate], named: fro
     """One row of FEATURES per candidate."""
     structure = index.structure
     best_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
-    section_bm25 = [query.bm25(c.content, structure.mean_terms) for c in candidates]
+    in_body = [query.present(c.content.body) for c in candidates]
+    section_bm25 = [query.bm25(c.content, body, structure.mean_terms) for c, body in zip(candidates, in_body)]
     best_section_bm25 = max(section_bm25, default=0.0) or 1.0
     by_doc: dict[str, list[float]] = {}
     for c in candidates:
         by_doc.setdefault(c.path, []).append(c.dense)
     rows = []
-    for c, whole_bm25 in zip(candidates, section_bm25):
+    for c, whole_bm25, body in zip(candidates, section_bm25, in_body):
         t = c.content
         title_vector = structure.title_vectors.get(t.path)
         doc_scores = sorted(by_doc[t.path], reverse=True)[:3]
+        heading, title = query.present(t.heading_terms), query.present(t.title_terms)
+        anywhere = [any(fields) for fields in zip(body, heading, title)]
         rows.append((
             c.dense,
             float(structure.heading_vectors[c.section] @ query.vector),
@@ -139,12 +148,12 @@ def features(index: Index, query: Query, candidates: list[Candidate], named: fro
             c.plain_bm25,
             _rr(c.dense_rank),
             _rr(c.lexical_rank),
-            query.cover(t.heading_terms),
-            query.cover(t.last_heading),
-            query.cover(t.title_terms),
-            query.cover(t.body),
-            query.cover(everything := t.body | t.heading_terms | t.title_terms),
-            query.rarest_missing(everything),
+            query.cover(heading),
+            query.cover(query.present(t.last_heading)),
+            query.cover(title),
+            query.cover(body),
+            query.cover(anywhere),
+            query.rarest_missing(anywhere),
             len(query.pairs & t.pairs) / len(query.pairs) if query.pairs else 0.0,
             sum(doc_scores) / len(doc_scores),
             math.log1p(len(by_doc[t.path])),

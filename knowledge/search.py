@@ -64,14 +64,13 @@ def _candidates(index: Index, query_vector: np.ndarray, dense: list[tuple[int, f
     return list(pool.values())
 
 
-def _fill(index: Index, candidates: list[Candidate]) -> dict[int, Chunk]:
-    """Attach each candidate's whole section (the chunks the ranker reads); return the best chunks by id."""
+def _fill(index: Index, candidates: list[Candidate]) -> None:
+    """Attach each candidate's whole section (the chunks the ranker reads)."""
     for c in candidates:
         c.span = index.span(c.section, c.chunk)
     sections = index.sections([c.span for c in candidates])
     for c in candidates:
         c.content = sections[c.span]
-    return index.chunks([c.chunk for c in candidates])
 
 
 def _order(mode: Mode, candidates: list[Candidate]) -> list[float]:
@@ -88,7 +87,6 @@ class Pool:
     candidates: list[Candidate]
     rows: np.ndarray  # FEATURES per candidate
     query: Query
-    chunks: dict[int, Chunk]
 
 
 def pool(index: Index, query_vector: np.ndarray, query: str, mode: Mode = "hybrid",
@@ -106,9 +104,9 @@ def pool(index: Index, query_vector: np.ndarray, query: str, mode: Mode = "hybri
     plain = index.section_bm25(asked, [c.section for c in candidates])
     for c in candidates:
         c.plain_bm25 = plain.get(c.section, 0.0)
-    chunks = _fill(index, candidates)
+    _fill(index, candidates)
     prepared = Query.prepare(index, query, query_vector)
-    return Pool(candidates, features(index, prepared, candidates, named), prepared, chunks)
+    return Pool(candidates, features(index, prepared, candidates, named), prepared)
 
 
 def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode: Mode = "hybrid",
@@ -117,7 +115,7 @@ def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode:
     """The `k` best sections for `query`; `named` holds paths of battlecards the question names, `asked`
     is the question without the vocabulary's expansions, `tokens` its word pieces (see pool)."""
     found = pool(index, query_vector, query, mode, named, asked)
-    candidates, rows, prepared, chunks = found.candidates, found.rows, found.query, found.chunks
+    candidates, rows, prepared = found.candidates, found.rows, found.query
     if not candidates:
         return Results([], None)
     use_ranker = mode == "hybrid" and ranker is not None
@@ -127,6 +125,7 @@ def search(index: Index, query_vector: np.ndarray, query: str, k: int = 5, mode:
         scores = np.array(_order(mode, candidates))
         order = np.argsort(-scores, kind="stable")
     confidence = ranker.probability(ranker.verdict_row(rows, scores, order, prepared)) if use_ranker else None
+    chunks = index.chunks([candidates[i].chunk for i in order[:k]])  # only the hits' (a pool has ~70)
     hits = []
     for i in order[:k]:
         c = candidates[i]

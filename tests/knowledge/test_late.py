@@ -83,7 +83,8 @@ def test_maxsim_is_the_weighted_mean_of_each_question_pieces_best_match():
     question, weights = unit_rows(rng, 3, 16), np.array([0.5, 0.3, 0.2], dtype=np.float32)
     texts = [unit_rows(rng, n, 16) for n in (2, 4, 1)]
     expected = [sum(w * max(float(q @ p) for p in text) for q, w in zip(question, weights)) for text in texts]
-    got = maxsim(question, weights, np.vstack(texts), np.array([0, 2, 6]))
+    scales = rng.uniform(0.5, 2.0, 7).astype(np.float32)  # the pieces as Tokens store them: codes * scales
+    got = maxsim(question, weights, np.vstack(texts) / scales[:, None], scales, np.array([0, 2, 6]))
     assert np.allclose(got, expected, atol=1e-6)
 
 
