@@ -17,6 +17,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from knowledge import bm25, late
 from knowledge.errors import IndexModelMismatch, IndexNotFound
@@ -26,6 +27,10 @@ from knowledge.vocabulary import SPELLED_DF, Vocabulary
 # One query is a single vector: FAISS's thread pool only adds contention with torch and the web
 # server (bench/scale.py under load: 48 ms with 2 threads against 0.56 ms with one, at 10k chunks).
 faiss.omp_set_num_threads(1)
+# numpy's BLAS on one thread too. Its products here are small (a question's word pieces against a pool's),
+# and after each one its idle threads spin, taking the core the model needs for the next question: on gitlab
+# a question's encode took 86 ms p50 with two BLAS threads and 27 ms with one (bench/RESULTS.md).
+threadpool_limits(1, user_api="blas")
 
 CURRENT = "current"
 BUILDS = "builds"
