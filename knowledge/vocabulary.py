@@ -125,7 +125,10 @@ class Vocabulary:
         tokens = words(question)
         present = set(tokens)
         joined = f" {' '.join(tokens)} "
-        found = [self.pairs[t] for t in dict.fromkeys(tokens) if t in self.pairs]
+        # An acronym that is also a common word ("GET", the GitLab Environment Toolkit) is one only in capitals:
+        # "how do we get a trial" must not search for the toolkit (97 of gitlab's 727 questions said "get").
+        capitals = {w.lower() for w in WORD.findall(question) if w.isupper()}
+        found = [self.pairs[t] for t in dict.fromkeys(tokens) if t in self.pairs and (t not in STOPWORDS or t in capitals)]
         found += [short for long, short in self._long.items() if f" {long} " in joined and short not in present]
         return [f for f in dict.fromkeys(found) if f" {f} " not in joined]
 

@@ -114,6 +114,15 @@ def test_a_question_in_short_forms_is_expanded_with_the_long_ones_and_back():
     assert vocab.expansions("pov for the proof of value") == []  # both forms there already
 
 
+def test_an_acronym_that_is_a_common_word_is_expanded_only_in_capitals():
+    vocab = Vocabulary({"get": "gitlab environment toolkit", "it": "information technology", "sa": "solutions architect"})
+    assert vocab.expansions("how do we get a trial extended") == []
+    assert vocab.expansions("is it on the price list") == []
+    assert vocab.expansions("can GET deploy a 10k reference architecture") == ["gitlab environment toolkit"]
+    assert vocab.expansions("who in IT signs off") == ["information technology"]
+    assert vocab.expansions("need an sa on the call") == ["solutions architect"]  # not a common word: any case
+
+
 def test_words_the_knowledge_base_never_uses_are_spelled_out_unless_they_are_real_words():
     vocab = Vocabulary({}, frequent={"customer": 9, "custom": 3, "respond": 4, "leading": 5, "discount": 2, "quarter": 3, "therefore": 3})
     used = {"customer", "custom", "respond", "leading", "discount", "quarter", "want"}
