@@ -129,9 +129,20 @@ _tokenizing = threading.Lock()
 _tokenizer_db: sqlite3.Connection | None = None
 
 
-@lru_cache(maxsize=65536)
+CACHED_WORD = 40  # longer words are tokenised each time: a question may hold up to 2,000 characters of one
+
+
 def tokens(word: str) -> tuple[str, ...]:
     """`word` as FTS5's `porter` tokenizer reads it in a query: usually one stem, sometimes none or several."""
+    return _cached_tokens(word) if len(word) <= CACHED_WORD else _tokenize(word)
+
+
+@lru_cache(maxsize=65536)  # at most ~10 MB of real words
+def _cached_tokens(word: str) -> tuple[str, ...]:
+    return _tokenize(word)
+
+
+def _tokenize(word: str) -> tuple[str, ...]:
     global _tokenizer_db
     with _tokenizing:
         if _tokenizer_db is None:

@@ -274,3 +274,13 @@ def test_a_word_fts5_reads_as_two_tokens_is_searched_by_fts5_itself(sample_index
     direct = index._rows("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 4.0, 2.0, 1.0) "
                          "LIMIT 10", (f'"discount" OR "{split}"',))
     assert found and [i for i, _ in found] == [r[0] for r in direct]
+
+
+def test_a_long_word_is_tokenised_but_not_kept_in_the_word_cache():
+    before = bm25._cached_tokens.cache_info().currsize
+    assert bm25.tokens("z" * 2000) == ("z" * 2000,)  # a hostile question's one 2,000-character word
+    assert bm25._cached_tokens.cache_info().currsize == before
+    misses = bm25._cached_tokens.cache_info().misses
+    bm25.tokens("quotas")
+    bm25.tokens("quotas")
+    assert bm25._cached_tokens.cache_info().misses <= misses + 1  # a real word is read once
