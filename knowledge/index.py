@@ -155,7 +155,7 @@ class Index:
         stems = [bm25.tokens(w) for w in found] if self._postings is not None else []
         if stems and all(len(s) == 1 for s in stems):
             return self._postings[table].top([s[0] for s in stems], k)
-        return [(int(r[0]), float(r[1])) for r in self._rows(sql, (" OR ".join(f'"{w}"' for w in found), k))]
+        return [(int(r[0]), float(r[1])) for r in self._rows(sql, (fts_query(query), k))]
 
     def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Chunk ids and BM25 scores (higher is better) of the best `k` full-text matches."""
